@@ -1,0 +1,14 @@
+//! oauth-callback: onboarding sessions, the login page and the two ways a code comes back.
+
+mod handler;
+mod pages;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::logging::init();
+    let deps = shared::Deps::from_env().await?;
+    let onboarding = deps.config.onboarding()?;
+    // Lives as long as the process: every invocation borrows it.
+    let app: &'static handler::App = Box::leak(Box::new(handler::App { deps, onboarding }));
+    lambda_http::run(lambda_http::service_fn(move |req| app.handle(req))).await
+}

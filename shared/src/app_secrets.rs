@@ -1,0 +1,20 @@
+//! The app's own credentials, kept in one Secrets Manager secret and read once per cold start.
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// The app secret JSON of DESIGN section 3.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSecrets {
+    pub app_secret: SecretString,
+    pub webhook_verify_token: SecretString,
+    #[serde(default)]
+    pub partner_system_user_token: Option<SecretString>,
+}
+
+impl std::fmt::Debug for AppSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppSecrets(..)")
+    }
+}

@@ -1,0 +1,202 @@
+//! Configuration read once from the environment at cold start, typed, refused early.
+
+use std::time::Duration;
+use url::Url;
+
+use crate::error::Error;
+use crate::ids::AppId;
+
+const DEFAULT_GRAPH_BASE: &str = "https://graph.facebook.com";
+const DEFAULT_GRAPH_VERSION: &str = "v25.0";
+const DEFAULT_DIALOG_BASE: &str = "https://www.facebook.com";
+const DEFAULT_JS_SDK: &str = "https://connect.facebook.net/en_US/sdk.js";
+
+/// Settings every function shares (DESIGN section 3).
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub app_id: AppId,
+    pub app_secret_id: String,
+    pub table_name: String,
+    pub secret_prefix: String,
+    pub graph_base_url: Url,
+    pub graph_version: String,
+    pub login_dialog_base_url: Url,
+    pub js_sdk_url: Url,
+    pub login_config_id: Option<String>,
+    pub redirect_uri: Option<Url>,
+    pub success_redirect_url: Option<Url>,
+    pub public_base_url: Option<Url>,
+    pub session_ttl: Duration,
+}
+
+/// What `oauth-callback` needs on top of [`Config`].
+#[derive(Clone, Debug)]
+pub struct OnboardingConfig {
+    pub login_config_id: String,
+    pub redirect_uri: Url,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let required = |name: &str| get(name).ok_or_else(|| missing(name));
+        let url = |name: &str, default: Option<&str>| -> Result<Option<Url>, Error> {
+            get(name)
+                .or(default.map(str::to_owned))
+                .map(|raw| parse_url(name, &raw))
+                .transpose()
+        };
+
+        let graph_version =
+            get("GRAPH_API_VERSION").unwrap_or_else(|| DEFAULT_GRAPH_VERSION.into());
+        if !is_graph_version(&graph_version) {
+            return Err(invalid("GRAPH_API_VERSION", "must look like v25.0"));
+        }
+        let secret_prefix = required("SECRET_PREFIX")?.trim_end_matches('/').to_owned();
+        if !secret_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+        {
+            return Err(invalid(
+                "SECRET_PREFIX",
+                "may hold only letters, digits and /_+=.@-",
+            ));
+        }
+
+        Ok(Self {
+            app_id: AppId::parse(&required("META_APP_ID")?)
+                .map_err(|_| invalid("META_APP_ID", "must be the numeric app id"))?,
+            app_secret_id: required("APP_SECRET_ID")?,
+            table_name: required("TABLE_NAME")?,
+            secret_prefix,
+            graph_base_url: url("GRAPH_API_BASE_URL", Some(DEFAULT_GRAPH_BASE))?
+                .expect("defaulted"),
+            graph_version,
+            login_dialog_base_url: url("LOGIN_DIALOG_BASE_URL", Some(DEFAULT_DIALOG_BASE))?
+                .expect("defaulted"),
+            js_sdk_url: url("JS_SDK_URL", Some(DEFAULT_JS_SDK))?.expect("defaulted"),
+            login_config_id: get("LOGIN_CONFIG_ID"),
+            redirect_uri: url("REDIRECT_URI", None)?,
+            success_redirect_url: url("SUCCESS_REDIRECT_URL", None)?,
+            public_base_url: url("PUBLIC_BASE_URL", None)?,
+            session_ttl: Duration::from_secs(15 * 60),
+        })
+    }
+
+    /// The settings onboarding cannot run without.
+    pub fn onboarding(&self) -> Result<OnboardingConfig, Error> {
+        Ok(OnboardingConfig {
+            login_config_id: self
+                .login_config_id
+                .clone()
+                .filter(|id| id.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| invalid("LOGIN_CONFIG_ID", "is required and must be numeric"))?,
+            redirect_uri: self
+                .redirect_uri
+                .clone()
+                .ok_or_else(|| missing("REDIRECT_URI"))?,
+        })
+    }
+}
+
+fn is_graph_version(v: &str) -> bool {
+    v.strip_prefix('v')
+        .and_then(|rest| rest.split_once('.'))
+        .is_some_and(|(major, minor)| {
+            [major, minor]
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
+fn parse_url(name: &str, raw: &str) -> Result<Url, Error> {
+    let url = Url::parse(raw).map_err(|_| invalid(name, "must be an absolute URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(name, "must be an http or https URL"));
+    }
+    Ok(url)
+}
+
+fn missing(name: &str) -> Error {
+    Error::Internal(format!("configuration: {name} is required"))
+}
+
+fn invalid(name: &str, why: &str) -> Error {
+    Error::Internal(format!("configuration: {name} {why}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("META_APP_ID", "1234567890"),
+        ("APP_SECRET_ID", "meta-login/dev/app"),
+        ("TABLE_NAME", "meta-login"),
+        ("SECRET_PREFIX", "meta-login/dev/"),
+    ];
+
+    #[test]
+    fn defaults_follow_design() {
+        let config = Config::from_lookup(env(BASE)).unwrap();
+        assert_eq!(config.graph_version, "v25.0");
+        assert_eq!(
+            config.graph_base_url.as_str(),
+            "https://graph.facebook.com/"
+        );
+        assert_eq!(config.secret_prefix, "meta-login/dev");
+        assert!(
+            config.onboarding().is_err(),
+            "onboarding settings are required"
+        );
+    }
+
+    #[test]
+    fn refuses_bad_values_early() {
+        for (name, value) in [
+            ("META_APP_ID", "abc"),
+            ("GRAPH_API_VERSION", "25"),
+            ("GRAPH_API_BASE_URL", "ftp://x"),
+            ("REDIRECT_URI", "not a url"),
+            ("SECRET_PREFIX", "has space"),
+        ] {
+            let mut pairs = BASE.to_vec();
+            pairs.retain(|(k, _)| *k != name);
+            pairs.push((name, value));
+            assert!(
+                Config::from_lookup(env(&pairs)).is_err(),
+                "{name}={value} accepted"
+            );
+        }
+        let mut pairs = BASE.to_vec();
+        pairs.retain(|(k, _)| *k != "TABLE_NAME");
+        assert!(Config::from_lookup(env(&pairs)).is_err());
+    }
+
+    #[test]
+    fn onboarding_settings_parse() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("LOGIN_CONFIG_ID", "555"));
+        pairs.push(("REDIRECT_URI", "https://example.com/oauth/callback"));
+        let config = Config::from_lookup(env(&pairs)).unwrap();
+        assert_eq!(config.onboarding().unwrap().login_config_id, "555");
+    }
+}

@@ -1,0 +1,151 @@
+//! Shapes of the Graph answers this service reads.
+
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer};
+
+/// `GET|POST /oauth/access_token`.
+#[derive(Deserialize)]
+pub struct ExchangedToken {
+    pub access_token: SecretString,
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+    /// Older answers named the lifetime `expires`.
+    #[serde(default)]
+    pub expires: Option<u64>,
+}
+
+impl ExchangedToken {
+    /// Seconds the token lives; `None` means it never expires (usual for BISU tokens).
+    pub fn lifetime_secs(&self) -> Option<u64> {
+        self.expires_in.or(self.expires).filter(|secs| *secs > 0)
+    }
+}
+
+/// `GET /me?fields=client_business_id` with a BISU token.
+#[derive(Debug, Deserialize)]
+pub struct MeBusiness {
+    #[serde(deserialize_with = "graph_id")]
+    pub id: String,
+    #[serde(default, deserialize_with = "opt_graph_id")]
+    pub client_business_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DebugTokenEnvelope {
+    pub data: DebugToken,
+}
+
+/// `debug_token`'s `data`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DebugToken {
+    #[serde(default, deserialize_with = "opt_graph_id")]
+    pub app_id: Option<String>,
+    #[serde(rename = "type", default)]
+    pub token_type: Option<String>,
+    #[serde(default)]
+    pub is_valid: bool,
+    /// 0 means the token never expires.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub granular_scopes: Vec<GranularScope>,
+    #[serde(default, deserialize_with = "opt_graph_id")]
+    pub user_id: Option<String>,
+}
+
+impl DebugToken {
+    /// Unix time the token expires at, `None` for never.
+    pub fn expiry_epoch(&self) -> Option<i64> {
+        self.expires_at.filter(|t| *t > 0)
+    }
+}
+
+/// One permission and, when it is limited to some assets, their ids.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct GranularScope {
+    pub scope: String,
+    /// Absent: the permission applies to everything.
+    #[serde(default, deserialize_with = "opt_graph_ids")]
+    pub target_ids: Option<Vec<String>>,
+}
+
+/// One page of a Graph list: `{"data": [...], "paging": {"next"?}}`.
+#[derive(Deserialize)]
+pub(crate) struct Page<T> {
+    #[serde(default = "Vec::new")]
+    pub data: Vec<T>,
+    #[serde(default)]
+    pub paging: Option<Paging>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Paging {
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+/// Graph ids arrive as strings but older answers use numbers: accept both, keep strings.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IdRepr {
+    Text(String),
+    Number(u64),
+}
+
+impl From<IdRepr> for String {
+    fn from(id: IdRepr) -> String {
+        match id {
+            IdRepr::Text(s) => s,
+            IdRepr::Number(n) => n.to_string(),
+        }
+    }
+}
+
+fn graph_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    IdRepr::deserialize(d).map(String::from)
+}
+
+fn opt_graph_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<IdRepr>::deserialize(d)?.map(String::from))
+}
+
+fn opt_graph_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    Ok(Option::<Vec<IdRepr>>::deserialize(d)?
+        .map(|ids| ids.into_iter().map(String::from).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_token_accepts_string_and_number_ids() {
+        let raw = r#"{"data":{"app_id":"123","type":"SYSTEM_USER","is_valid":true,"expires_at":0,
+            "scopes":["ads_management","business_management"],
+            "granular_scopes":[{"scope":"ads_management","target_ids":["11",22]},{"scope":"business_management"}],
+            "user_id":987}}"#;
+        let token = serde_json::from_str::<DebugTokenEnvelope>(raw)
+            .unwrap()
+            .data;
+        assert_eq!(token.app_id.as_deref(), Some("123"));
+        assert_eq!(token.expiry_epoch(), None);
+        assert_eq!(token.user_id.as_deref(), Some("987"));
+        assert_eq!(
+            token.granular_scopes[0].target_ids,
+            Some(vec!["11".into(), "22".into()])
+        );
+        assert_eq!(token.granular_scopes[1].target_ids, None);
+    }
+
+    #[test]
+    fn exchanged_token_reads_either_lifetime_field() {
+        let t: ExchangedToken =
+            serde_json::from_str(r#"{"access_token":"x","token_type":"bearer"}"#).unwrap();
+        assert_eq!(t.lifetime_secs(), None);
+        let t: ExchangedToken =
+            serde_json::from_str(r#"{"access_token":"x","expires":60}"#).unwrap();
+        assert_eq!(t.lifetime_secs(), Some(60));
+    }
+}

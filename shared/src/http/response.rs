@@ -1,0 +1,72 @@
+//! Building responses: JSON, HTML and redirects, with the one mapping from [`Error`].
+
+use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+use crate::error::Error;
+
+fn builder(status: u16) -> lambda_http::http::response::Builder {
+    // Every answer may concern a credential: nothing is cached anywhere.
+    Response::builder()
+        .status(status)
+        .header(CACHE_CONTROL, "no-store")
+        .header("x-content-type-options", "nosniff")
+}
+
+pub fn json(status: u16, value: &impl Serialize) -> Response<Body> {
+    let body = serde_json::to_string(value).expect("response bodies are plain data");
+    builder(status)
+        .header(CONTENT_TYPE, "application/json")
+        .body(Body::Text(body))
+        .expect("static headers are valid")
+}
+
+/// `{"error": {"type", "message"}}` with the error's status and `Retry-After` when known.
+pub fn error_json(err: &Error) -> Response<Body> {
+    let mut response = json(
+        err.http_status(),
+        &serde_json::json!({"error": {"type": err.error_type(), "message": err.to_string()}}),
+    );
+    add_retry_after(&mut response, err);
+    response
+}
+
+pub fn html(status: u16, page: String) -> Response<Body> {
+    builder(status)
+        .header(CONTENT_TYPE, "text/html; charset=utf-8")
+        .header("referrer-policy", "no-referrer")
+        .body(Body::Text(page))
+        .expect("static headers are valid")
+}
+
+pub fn redirect(location: &str) -> Response<Body> {
+    builder(302)
+        .header(LOCATION, location)
+        .body(Body::Empty)
+        .expect("a URL is a valid header value")
+}
+
+pub fn add_retry_after(response: &mut Response<Body>, err: &Error) {
+    if let Some(secs) = err.retry_after_secs() {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, secs.to_string().parse().expect("digits"));
+    }
+}
+
+/// Escapes text for HTML element content and quoted attributes.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

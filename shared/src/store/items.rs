@@ -1,0 +1,132 @@
+//! The DynamoDB items of DESIGN section 3, one struct per item kind.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::ids::{ClientBusinessId, OnboardingMode, PartnerRef, SystemUserId};
+
+pub fn client_pk(id: &ClientBusinessId) -> String {
+    format!("CLIENT#{id}")
+}
+pub const CLIENT_SK: &str = "CLIENT";
+pub const SESSION_SK: &str = "SESSION";
+
+pub fn session_pk(state: &str) -> String {
+    format!("SESSION#{state}")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientStatus {
+    Active,
+    NeedsReconnect,
+    Offboarded,
+}
+
+/// `CLIENT#{id}` / `CLIENT`: a client business and where its token is. Never the token.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientItem {
+    pub pk: String,
+    pub sk: String,
+    pub client_business_id: ClientBusinessId,
+    pub status: ClientStatus,
+    pub mode: OnboardingMode,
+    pub partner_ref: PartnerRef,
+    pub system_user_id: SystemUserId,
+    pub scopes: Vec<String>,
+    /// Scope -> asset ids, for the scopes Meta limited to some assets; other scopes apply to all.
+    pub granted_assets: BTreeMap<String, Vec<String>>,
+    /// Unix time; `None` means the token never expires.
+    pub token_expires_at: Option<i64>,
+    pub bisu_secret_name: String,
+    pub bisu_secret_version: String,
+    pub onboarded_at: String,
+    pub updated_at: String,
+    pub offboarded_at: Option<String>,
+    pub offboard_reason: Option<String>,
+    /// Optimistic lock: every write expects the version it read.
+    pub version: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    Pending,
+    Claimed,
+    Completed,
+}
+
+/// What an onboarding produced; kept on the session so a replay gets the same answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnboardingResult {
+    pub client_business_id: ClientBusinessId,
+    pub system_user_id: SystemUserId,
+    pub partner_ref: PartnerRef,
+    pub scopes: Vec<String>,
+    pub status: ClientStatus,
+}
+
+/// `SESSION#{state}` / `SESSION`: a single-use onboarding session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionItem {
+    pub pk: String,
+    pub sk: String,
+    pub partner_ref: PartnerRef,
+    pub mode: OnboardingMode,
+    pub status: SessionStatus,
+    pub created_at: String,
+    /// DynamoDB TTL; also checked on read, as TTL deletion lags.
+    pub expires_at_epoch: i64,
+    pub result: Option<OnboardingResult>,
+}
+
+/// `REF#{partner_ref}` / `CLIENT#{id}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PartnerRefItem {
+    pub pk: String,
+    pub sk: String,
+    pub partner_ref: PartnerRef,
+    pub client_business_id: ClientBusinessId,
+    pub linked_at: String,
+}
+
+impl PartnerRefItem {
+    pub fn new(partner_ref: &PartnerRef, client: &ClientBusinessId, at: &str) -> Self {
+        Self {
+            pk: format!("REF#{}", partner_ref.as_str()),
+            sk: client_pk(client),
+            partner_ref: partner_ref.clone(),
+            client_business_id: client.clone(),
+            linked_at: at.to_owned(),
+        }
+    }
+}
+
+/// `CLIENT#{id}` / `EVENT#{rfc3339}#{seq}`: the audit trail. Never a token value.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EventItem {
+    pub pk: String,
+    pub sk: String,
+    pub kind: String,
+    pub at: String,
+    pub detail: BTreeMap<String, String>,
+}
+
+impl EventItem {
+    pub fn new(
+        client: &ClientBusinessId,
+        kind: &str,
+        at: &str,
+        detail: BTreeMap<String, String>,
+    ) -> Self {
+        // A random suffix keeps two events of the same instant apart.
+        let seq: u32 = rand::random();
+        Self {
+            pk: client_pk(client),
+            sk: format!("EVENT#{at}#{seq:08x}"),
+            kind: kind.to_owned(),
+            at: at.to_owned(),
+            detail,
+        }
+    }
+}

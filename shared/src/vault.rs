@@ -1,0 +1,159 @@
+//! The token vault: every token this service holds lives in Secrets Manager, nowhere else.
+
+use async_trait::async_trait;
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::app_secrets::AppSecrets;
+use crate::error::{Error, Result};
+use crate::ids::{ClientBusinessId, SystemUserId};
+
+/// The BISU secret's JSON (DESIGN section 3).
+#[derive(Clone, Deserialize)]
+pub struct BisuSecret {
+    pub access_token: SecretString,
+    pub system_user_id: SystemUserId,
+    pub client_business_id: ClientBusinessId,
+    pub scopes: Vec<String>,
+    /// Unix time; `None` when the token never expires.
+    pub expires_at: Option<i64>,
+    pub obtained_at: i64,
+}
+
+/// The same fields borrowed for writing: the token is exposed only inside the vault.
+#[derive(Serialize)]
+struct BisuSecretJson<'a> {
+    access_token: &'a str,
+    system_user_id: &'a SystemUserId,
+    client_business_id: &'a ClientBusinessId,
+    scopes: &'a [String],
+    expires_at: Option<i64>,
+    obtained_at: i64,
+}
+
+/// Where a secret value was stored: the version lets readers cache by version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSecret {
+    pub name: String,
+    pub version_id: String,
+}
+
+/// Secret names under `SECRET_PREFIX`.
+#[derive(Clone, Debug)]
+pub struct SecretNames {
+    prefix: String,
+}
+
+impl SecretNames {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+        }
+    }
+    pub fn client_prefix(&self, client: &ClientBusinessId) -> String {
+        format!("{}/clients/{client}/", self.prefix)
+    }
+    pub fn bisu(&self, client: &ClientBusinessId) -> String {
+        format!("{}bisu", self.client_prefix(client))
+    }
+}
+
+#[async_trait]
+pub trait TokenVault: Send + Sync {
+    async fn read_app_secrets(&self, secret_id: &str) -> Result<AppSecrets>;
+    /// Creates the secret, or puts a new version when it exists already.
+    async fn put_bisu(&self, name: &str, secret: &BisuSecret) -> Result<StoredSecret>;
+    async fn get_bisu(&self, name: &str) -> Result<Option<BisuSecret>>;
+}
+
+pub struct SecretsManagerVault {
+    client: Client,
+}
+
+impl SecretsManagerVault {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    async fn put_string(&self, name: &str, value: String) -> Result<StoredSecret> {
+        let created = self
+            .client
+            .create_secret()
+            .name(name)
+            .secret_string(value.clone())
+            .send()
+            .await;
+        let version = match created {
+            Ok(out) => out.version_id,
+            Err(err) if err.code() == Some("ResourceExistsException") => {
+                self.client
+                    .put_secret_value()
+                    .secret_id(name)
+                    .secret_string(value)
+                    .send()
+                    .await
+                    .map_err(|e| Error::storage("storing a token", e.into_service_error()))?
+                    .version_id
+            }
+            Err(err) => return Err(Error::storage("storing a token", err.into_service_error())),
+        };
+        Ok(StoredSecret {
+            name: name.to_owned(),
+            version_id: version.unwrap_or_default(),
+        })
+    }
+
+    async fn get_string(&self, name: &str, context: &str) -> Result<Option<SecretString>> {
+        match self.client.get_secret_value().secret_id(name).send().await {
+            Ok(out) => Ok(out.secret_string.map(SecretString::from)),
+            Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(None),
+            Err(err) => Err(Error::storage(context, err.into_service_error())),
+        }
+    }
+}
+
+#[async_trait]
+impl TokenVault for SecretsManagerVault {
+    async fn read_app_secrets(&self, secret_id: &str) -> Result<AppSecrets> {
+        let raw = self
+            .get_string(secret_id, "reading the app secret")
+            .await?
+            .ok_or_else(|| {
+                Error::Internal("the app secret (APP_SECRET_ID) does not exist".into())
+            })?;
+        serde_json::from_str(raw.expose_secret()).map_err(|_| {
+            Error::Internal(
+                "the app secret is not the JSON {\"app_secret\", \"webhook_verify_token\", \"partner_system_user_token\"?}"
+                    .into(),
+            )
+        })
+    }
+
+    async fn put_bisu(&self, name: &str, secret: &BisuSecret) -> Result<StoredSecret> {
+        self.put_string(name, bisu_json(secret)).await
+    }
+
+    async fn get_bisu(&self, name: &str) -> Result<Option<BisuSecret>> {
+        self.get_string(name, "reading a token")
+            .await?
+            .map(|raw| {
+                serde_json::from_str(raw.expose_secret())
+                    .map_err(|_| Error::Internal(format!("secret {name} is not a BISU secret")))
+            })
+            .transpose()
+    }
+}
+
+fn bisu_json(secret: &BisuSecret) -> String {
+    serde_json::to_string(&BisuSecretJson {
+        access_token: secret.access_token.expose_secret(),
+        system_user_id: &secret.system_user_id,
+        client_business_id: &secret.client_business_id,
+        scopes: &secret.scopes,
+        expires_at: secret.expires_at,
+        obtained_at: secret.obtained_at,
+    })
+    .expect("plain data serializes")
+}

@@ -1,0 +1,416 @@
+//! The Graph endpoints: one dispatcher that logs every call, applies injected faults, honours
+//! the `method=get` override on POST, checks tokens and `appsecret_proof` like Graph does.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::Shared;
+use crate::world::{Token, TokenKind, World};
+
+pub fn graph_error(
+    status: u16,
+    code: i64,
+    subcode: Option<i64>,
+    message: &str,
+    kind: &str,
+) -> Response {
+    let mut error = json!({"message": message, "type": kind, "code": code, "fbtrace_id": crate::world::random_text(11)});
+    if let Some(sub) = subcode {
+        error["error_subcode"] = json!(sub);
+    }
+    json_response(status, json!({ "error": error }))
+}
+
+fn oauth_error(code: i64, subcode: Option<i64>, message: &str) -> Response {
+    graph_error(400, code, subcode, message, "OAuthException")
+}
+
+pub fn json_response(status: u16, body: Value) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        axum::Json(body),
+    )
+        .into_response()
+}
+
+/// Who is calling, from the `Authorization` header or an `access_token` parameter.
+enum Caller {
+    Nobody,
+    App(String),
+    Token(String, Token),
+    Unknown,
+}
+
+struct Call {
+    method: String,
+    path: String,
+    params: HashMap<String, String>,
+}
+
+pub async fn dispatch(
+    State(shared): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let raw_path = uri.path().to_owned();
+    let mut segments = raw_path.trim_start_matches('/').splitn(2, '/');
+    let version = segments.next().unwrap_or("").to_owned();
+    let path = format!("/{}", segments.next().unwrap_or(""));
+    if !is_version(&version) {
+        return graph_error(400, 2500, None, "Unknown path components", "OAuthException");
+    }
+    let mut params: HashMap<String, String> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let body_params: HashMap<String, String> =
+        url::form_urlencoded::parse(&body).into_owned().collect();
+    let body_keys: Vec<String> = body_params.keys().cloned().collect();
+    params.extend(body_params);
+    let mut effective = method.as_str().to_owned();
+    if method == Method::POST
+        && params
+            .get("method")
+            .is_some_and(|m| m.eq_ignore_ascii_case("get"))
+    {
+        effective = "GET".into();
+    }
+
+    let fault = shared.lock().await.take_fault(&effective, &path);
+    if let Some(delay) = fault.as_ref().and_then(|f| f.delay_ms) {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+
+    let mut world = shared.lock().await;
+    let caller = identify(&world, &headers, &params);
+    let (token_kind, proof_valid) = match &caller {
+        Caller::Token(token, info) => (
+            Some(format!("{:?}", info.kind)),
+            Some(
+                params
+                    .get("appsecret_proof")
+                    .is_some_and(|p| proof_matches(&world, info, token, p)),
+            ),
+        ),
+        Caller::App(_) => (Some("app".to_owned()), None),
+        Caller::Unknown => (Some("unknown".to_owned()), None),
+        Caller::Nobody => (None, None),
+    };
+    let call = Call {
+        method: effective,
+        path,
+        params,
+    };
+    let response = match fault.filter(|f| f.status.is_some() || f.error.is_some()) {
+        Some(fault) => fault_response(&fault),
+        None => route(&mut world, &call, &caller),
+    };
+    let seq = world.log.len() as u64 + 1;
+    world.log.push(crate::world::LogEntry {
+        seq,
+        method: call.method.clone(),
+        path: call.path.clone(),
+        version,
+        url: uri.to_string(),
+        body_keys,
+        token_kind,
+        appsecret_proof: call.params.get("appsecret_proof").cloned(),
+        proof_valid,
+        status: response.status().as_u16(),
+    });
+    response
+}
+
+fn is_version(v: &str) -> bool {
+    v.strip_prefix('v')
+        .and_then(|r| r.split_once('.'))
+        .is_some_and(|(a, b)| {
+            !a.is_empty() && !b.is_empty() && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
+        })
+}
+
+fn fault_response(fault: &crate::world::Fault) -> Response {
+    let status = fault.status.unwrap_or(400);
+    let mut response = match &fault.error {
+        Some(e) => {
+            let mut r = graph_error(
+                status,
+                e.code,
+                e.subcode,
+                e.message.as_deref().unwrap_or("Injected error"),
+                "OAuthException",
+            );
+            if let Some(transient) = e.is_transient {
+                let body = json!({"error": {"message": e.message.clone().unwrap_or_default(), "type": "OAuthException",
+                    "code": e.code, "error_subcode": e.subcode, "is_transient": transient, "fbtrace_id": "Ainjected"}});
+                r = json_response(status, body);
+            }
+            r
+        }
+        None => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "injected failure",
+        )
+            .into_response(),
+    };
+    for (name, value) in &fault.headers {
+        if let (Ok(n), Ok(v)) = (name.parse::<axum::http::HeaderName>(), value.parse()) {
+            response.headers_mut().insert(n, v);
+        }
+    }
+    response
+}
+
+fn identify(world: &World, headers: &HeaderMap, params: &HashMap<String, String>) -> Caller {
+    let from_header = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("OAuth "))
+        })
+        .map(str::to_owned);
+    let Some(token) = from_header.or_else(|| params.get("access_token").cloned()) else {
+        return Caller::Nobody;
+    };
+    if let Some((app_id, secret)) = token.split_once('|') {
+        return match world.app(app_id) {
+            Some(app) if app.secret == secret => Caller::App(app_id.to_owned()),
+            _ => Caller::Unknown,
+        };
+    }
+    match world.tokens.get(&token) {
+        Some(info) => Caller::Token(token.clone(), info.clone()),
+        None => Caller::Unknown,
+    }
+}
+
+fn proof_matches(world: &World, info: &Token, token: &str, proof: &str) -> bool {
+    let Some(app) = world.app(&info.app_id) else {
+        return false;
+    };
+    let mut mac = Hmac::<Sha256>::new_from_slice(app.secret.as_bytes()).expect("any key length");
+    mac.update(token.as_bytes());
+    hex::decode(proof).is_ok_and(|p| mac.verify_slice(&p).is_ok())
+}
+
+fn route(world: &mut World, call: &Call, caller: &Caller) -> Response {
+    match (call.method.as_str(), call.path.as_str()) {
+        ("GET" | "POST", "/oauth/access_token") => exchange(world, &call.params),
+        ("GET", "/debug_token") => debug_token(world, call, caller),
+        ("GET", "/me") => with_user_token(world, call, caller, me),
+        _ => graph_error(
+            400,
+            100,
+            Some(33),
+            "Unsupported request - method type or path not supported by this emulator",
+            "GraphMethodException",
+        ),
+    }
+}
+
+/// Runs `handler` for a valid user or system user token that carries a correct proof.
+fn with_user_token(
+    world: &mut World,
+    call: &Call,
+    caller: &Caller,
+    handler: fn(&mut World, &Call, &str, &Token) -> Response,
+) -> Response {
+    let (token, info) = match caller {
+        Caller::Token(token, info) => (token.clone(), info.clone()),
+        Caller::Nobody => {
+            return oauth_error(
+                2500,
+                None,
+                "An active access token must be used to query information about the current user.",
+            );
+        }
+        _ => {
+            return graph_error(
+                400,
+                190,
+                None,
+                "Invalid OAuth access token - Cannot parse access_token",
+                "OAuthException",
+            );
+        }
+    };
+    if !info.valid {
+        return graph_error(
+            400,
+            190,
+            Some(460),
+            "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.",
+            "OAuthException",
+        );
+    }
+    if info.expires_at != 0 && info.expires_at <= crate::world::now_epoch() {
+        return graph_error(
+            400,
+            190,
+            Some(463),
+            "Error validating access token: Session has expired.",
+            "OAuthException",
+        );
+    }
+    let requires_proof = world
+        .app(&info.app_id)
+        .is_some_and(|a| a.require_appsecret_proof);
+    match call.params.get("appsecret_proof") {
+        None if requires_proof => {
+            return graph_error(
+                400,
+                100,
+                None,
+                "API calls from the server require an appsecret_proof argument",
+                "GraphMethodException",
+            );
+        }
+        Some(proof) if !proof_matches(world, &info, &token, proof) => {
+            return graph_error(
+                400,
+                100,
+                None,
+                "Invalid appsecret_proof provided in the API argument",
+                "GraphMethodException",
+            );
+        }
+        _ => {}
+    }
+    handler(world, call, &token, &info)
+}
+
+fn exchange(world: &mut World, params: &HashMap<String, String>) -> Response {
+    let app_id = params.get("client_id").cloned().unwrap_or_default();
+    let Some(app) = world.app(&app_id).cloned() else {
+        return oauth_error(
+            101,
+            None,
+            "Error validating application. Invalid application ID.",
+        );
+    };
+    if params.get("client_secret") != Some(&app.secret) {
+        return oauth_error(1, None, "Error validating client secret.");
+    }
+    let code_value = params.get("code").cloned().unwrap_or_default();
+    let lifetime = world.code_lifetime;
+    let Some(code) = world.codes.get_mut(&code_value) else {
+        return oauth_error(100, None, "Invalid verification code format.");
+    };
+    if code.app_id != app_id {
+        return oauth_error(100, None, "Invalid verification code format.");
+    }
+    if code.used {
+        return oauth_error(100, Some(36009), "This authorization code has been used.");
+    }
+    if code.issued.elapsed() > lifetime {
+        return oauth_error(100, Some(36007), "This authorization code has expired.");
+    }
+    if params.get("redirect_uri") != code.redirect_uri.as_ref() {
+        return oauth_error(
+            100,
+            Some(36008),
+            "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request",
+        );
+    }
+    code.used = true;
+    let (config_id, business_id) = (code.config_id.clone(), code.business_id.clone());
+    let (token, expires_in) = world.mint_token(&app_id, &config_id, &business_id);
+    let mut body = json!({"access_token": token, "token_type": "bearer"});
+    if let Some(secs) = expires_in {
+        body["expires_in"] = json!(secs);
+    }
+    json_response(200, body)
+}
+
+fn me(_world: &mut World, call: &Call, _token: &str, info: &Token) -> Response {
+    let fields: Vec<&str> = call
+        .params
+        .get("fields")
+        .map_or(vec![], |f| f.split(',').collect());
+    let mut body = json!({"id": info.system_user_id});
+    for field in fields {
+        match field {
+            "id" => {}
+            "name" => body["name"] = json!(format!("System user {}", info.system_user_id)),
+            "client_business_id" if info.kind == TokenKind::SystemUser => {
+                body["client_business_id"] = json!(info.business_id)
+            }
+            "client_business_id" => {
+                return graph_error(
+                    400,
+                    190,
+                    None,
+                    "Invalid OAuth access token - field client_business_id requires a business integration token",
+                    "OAuthException",
+                );
+            }
+            other => {
+                return graph_error(
+                    400,
+                    100,
+                    None,
+                    &format!(
+                        "(#100) Tried accessing nonexisting field ({other}) on node type (User)"
+                    ),
+                    "OAuthException",
+                );
+            }
+        }
+    }
+    json_response(200, body)
+}
+
+fn debug_token(world: &mut World, call: &Call, caller: &Caller) -> Response {
+    let Caller::App(app_id) = caller else {
+        return oauth_error(
+            190,
+            None,
+            "Invalid OAuth access token - debug_token needs the app access token",
+        );
+    };
+    let Some(input) = call.params.get("input_token") else {
+        return oauth_error(100, None, "The parameter input_token is required");
+    };
+    let Some(info) = world.tokens.get(input) else {
+        return json_response(
+            200,
+            json!({"data": {"error": {"code": 190, "message": "Invalid OAuth access token."}, "is_valid": false, "scopes": []}}),
+        );
+    };
+    let granular: Vec<Value> = info
+        .granular
+        .iter()
+        .map(|(scope, targets)| match targets {
+            Some(ids) => json!({"scope": scope, "target_ids": ids}),
+            None => json!({"scope": scope}),
+        })
+        .collect();
+    let expired = info.expires_at != 0 && info.expires_at <= crate::world::now_epoch();
+    let mut data = json!({
+        "app_id": info.app_id,
+        "type": if info.kind == TokenKind::SystemUser { "SYSTEM_USER" } else { "USER" },
+        "application": "Demo Partner Platform",
+        "data_access_expires_at": 0,
+        "expires_at": info.expires_at,
+        "is_valid": info.valid && !expired && info.app_id == *app_id,
+        "issued_at": info.issued_at,
+        "scopes": info.scopes,
+        "granular_scopes": granular,
+        "user_id": info.system_user_id,
+    });
+    if !info.valid {
+        data["error"] =
+            json!({"code": 190, "subcode": 460, "message": "The session has been invalidated."});
+    }
+    json_response(200, json!({ "data": data }))
+}

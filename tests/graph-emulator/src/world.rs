@@ -1,0 +1,285 @@
+//! The emulator's state: apps, businesses, codes, tokens, faults and the request log.
+
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Seed {
+    pub apps: Vec<App>,
+    pub businesses: Vec<Business>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct App {
+    pub id: String,
+    pub secret: String,
+    #[allow(dead_code)]
+    pub name: String,
+    #[serde(default)]
+    pub require_appsecret_proof: bool,
+    pub configs: Vec<LoginConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct LoginConfig {
+    pub id: String,
+    /// `bisu` (business integration system user token) or `user`.
+    pub kind: String,
+    pub scopes: Vec<String>,
+    /// Scopes whose grant is limited to the business's assets (`target_ids`).
+    #[serde(default)]
+    pub targeted_scopes: Vec<String>,
+    /// Lifetime of issued tokens; absent: they never expire (usual for BISU).
+    #[serde(default)]
+    pub token_expires_in: Option<u64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Business {
+    pub id: String,
+    pub name: String,
+    pub system_user_id: String,
+    #[serde(default)]
+    pub pixels: Vec<Asset>,
+    #[serde(default)]
+    pub pages: Vec<Asset>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Asset {
+    pub id: String,
+    pub name: String,
+}
+
+pub struct Code {
+    pub app_id: String,
+    pub config_id: String,
+    pub business_id: String,
+    /// `None` for codes handed to `FB.login`: no `redirect_uri` may be sent with them.
+    pub redirect_uri: Option<String>,
+    pub issued: Instant,
+    pub used: bool,
+}
+
+#[derive(Clone)]
+pub struct Token {
+    pub app_id: String,
+    pub kind: TokenKind,
+    pub business_id: String,
+    pub system_user_id: String,
+    pub scopes: Vec<String>,
+    pub granular: Vec<(String, Option<Vec<String>>)>,
+    pub issued_at: u64,
+    pub expires_at: u64,
+    pub valid: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    SystemUser,
+    User,
+}
+
+/// An injected failure for the next `remaining` calls to `path`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Fault {
+    pub path: String,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default = "one")]
+    pub count: u32,
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub error: Option<FaultError>,
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
+    #[serde(default)]
+    pub headers: HashMap<String, String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct FaultError {
+    pub code: i64,
+    #[serde(default)]
+    pub subcode: Option<i64>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub is_transient: Option<bool>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LogEntry {
+    pub seq: u64,
+    pub method: String,
+    /// The path after the version, e.g. `/me`.
+    pub path: String,
+    pub version: String,
+    /// Path and query exactly as requested, to check no token sits in a URL.
+    pub url: String,
+    pub body_keys: Vec<String>,
+    pub token_kind: Option<String>,
+    pub appsecret_proof: Option<String>,
+    pub proof_valid: Option<bool>,
+    pub status: u16,
+}
+
+pub struct World {
+    pub apps: Vec<App>,
+    pub businesses: Vec<Business>,
+    pub codes: HashMap<String, Code>,
+    pub tokens: HashMap<String, Token>,
+    pub faults: Vec<Fault>,
+    pub log: Vec<LogEntry>,
+    pub code_lifetime: Duration,
+}
+
+pub fn now_epoch() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+pub fn random_text(len: usize) -> String {
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+pub fn random_id() -> String {
+    let mut rng = rand::rng();
+    format!(
+        "{}{:014}",
+        rng.random_range(1..=9),
+        rng.random_range(0..100_000_000_000_000u64)
+    )
+}
+
+impl World {
+    pub fn new(seed: Seed) -> Self {
+        Self {
+            apps: seed.apps,
+            businesses: seed.businesses,
+            codes: HashMap::new(),
+            tokens: HashMap::new(),
+            faults: Vec::new(),
+            log: Vec::new(),
+            code_lifetime: Duration::from_secs(600),
+        }
+    }
+
+    pub fn app(&self, id: &str) -> Option<&App> {
+        self.apps.iter().find(|a| a.id == id)
+    }
+
+    pub fn business(&self, id: &str) -> Option<&Business> {
+        self.businesses.iter().find(|b| b.id == id)
+    }
+
+    pub fn config(&self, app_id: &str, config_id: &str) -> Option<&LoginConfig> {
+        self.app(app_id)?.configs.iter().find(|c| c.id == config_id)
+    }
+
+    pub fn issue_code(
+        &mut self,
+        app_id: &str,
+        config_id: &str,
+        business_id: &str,
+        redirect_uri: Option<String>,
+    ) -> String {
+        let code = format!("AQ{}", random_text(250));
+        self.codes.insert(
+            code.clone(),
+            Code {
+                app_id: app_id.into(),
+                config_id: config_id.into(),
+                business_id: business_id.into(),
+                redirect_uri,
+                issued: Instant::now(),
+                used: false,
+            },
+        );
+        code
+    }
+
+    /// Mints the token a code stands for, as Meta does at the exchange.
+    pub fn mint_token(
+        &mut self,
+        app_id: &str,
+        config_id: &str,
+        business_id: &str,
+    ) -> (String, Option<u64>) {
+        let config = self
+            .config(app_id, config_id)
+            .cloned()
+            .expect("code names a known config");
+        let business = self
+            .business(business_id)
+            .cloned()
+            .expect("code names a known business");
+        let targets: Vec<String> = business
+            .pixels
+            .iter()
+            .chain(&business.pages)
+            .map(|a| a.id.clone())
+            .collect();
+        let granular = config
+            .scopes
+            .iter()
+            .map(|s| {
+                (
+                    s.clone(),
+                    config.targeted_scopes.contains(s).then(|| targets.clone()),
+                )
+            })
+            .collect();
+        let now = now_epoch();
+        let token = format!("EAA{}", random_text(180));
+        self.tokens.insert(
+            token.clone(),
+            Token {
+                app_id: app_id.into(),
+                kind: if config.kind == "bisu" {
+                    TokenKind::SystemUser
+                } else {
+                    TokenKind::User
+                },
+                business_id: business.id.clone(),
+                system_user_id: business.system_user_id.clone(),
+                scopes: config.scopes.clone(),
+                granular,
+                issued_at: now,
+                expires_at: config.token_expires_in.map_or(0, |s| now + s),
+                valid: true,
+            },
+        );
+        (token, config.token_expires_in)
+    }
+
+    /// Takes one use of the first fault matching this call.
+    pub fn take_fault(&mut self, method: &str, path: &str) -> Option<Fault> {
+        let index = self.faults.iter().position(|f| {
+            f.path == path
+                && f.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
+        })?;
+        let fault = self.faults[index].clone();
+        self.faults[index].count -= 1;
+        if self.faults[index].count == 0 {
+            self.faults.remove(index);
+        }
+        Some(fault)
+    }
+}
