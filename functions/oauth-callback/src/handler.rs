@@ -60,8 +60,13 @@ enum Audience {
 impl App {
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
         let route = req.raw_http_path().to_owned();
+        let request_id = req
+            .lambda_context_ref()
+            .map(|c| c.request_id.clone())
+            .unwrap_or_default();
         let span = tracing::info_span!(
             "request",
+            request_id = %request_id,
             method = %req.method(),
             route = %route,
             client_business_id = tracing::field::Empty

@@ -109,13 +109,15 @@ fn describe(err: &serde_json::Error) -> String {
         Category::Syntax | Category::Eof => "malformed JSON".into(),
         Category::Io => "unreadable body".into(),
         Category::Data => {
-            // Data errors read like "missing field `code` at line 1 column 10"; keep the part
-            // before " at line", and cut quoted input that serde may include.
+            // serde's own messages quote the offending value ("invalid type: string \"..\"");
+            // keep only what was expected. Our validators' messages never quote input.
             let text = err.to_string();
-            let text = text.split(" at line").next().unwrap_or("").to_owned();
-            match text.find("invalid value: string") {
-                Some(_) => "a field has an invalid value".into(),
-                None => text.chars().take(200).collect(),
+            let text = text.split(" at line").next().unwrap_or_default();
+            if text.starts_with("invalid ") {
+                let expected = text.rsplit_once(", expected ").map_or("", |(_, e)| e);
+                format!("a field has the wrong type or value (expected {expected})")
+            } else {
+                text.chars().take(200).collect()
             }
         }
     }
@@ -170,6 +172,17 @@ mod tests {
             json_body::<In>(&post("application/json", r#"{"code":"secretvalue"}"#), 5).unwrap_err();
         assert!(matches!(err, Error::PayloadTooLarge(_)));
         let err = json_body::<In>(&post("application/json", r#"{"code": 5}"#), 100).unwrap_err();
-        assert!(!err.to_string().contains('5') || err.to_string().contains("code"));
+        assert_eq!(
+            err.to_string(),
+            "body is not the expected JSON: a field has the wrong type or value (expected a string)"
+        );
+        let err = json_body::<In>(
+            &post("application/json", r#"{"code": ["s3cr3t-value"]}"#),
+            100,
+        )
+        .unwrap_err();
+        assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        let err = json_body::<In>(&post("application/json", r#"{}"#), 100).unwrap_err();
+        assert!(err.to_string().contains("missing field `code`"), "{err}");
     }
 }

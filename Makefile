@@ -1,0 +1,45 @@
+# The two commands of the README: `make dev` runs the service locally, `make test` runs every test.
+# Both install what they need into a project-local virtual environment (.venv).
+
+SHELL := /bin/bash
+VENV := .venv
+PYTHON ?= python3
+PY_TOOLS := cargo-lambda==1.9.2 'moto[server]==5.2.5'
+STAMP := $(VENV)/.installed-$(shell echo '$(PY_TOOLS)' | sha1sum | cut -c1-12)
+# cargo lambda watch builds into its own target folder, so it never waits on cargo test's lock.
+STACK_TARGET := target/stack
+
+.PHONY: dev test venv build-stack lint unit e2e clean
+
+venv: $(STAMP)
+
+$(STAMP):
+	@command -v $(PYTHON) >/dev/null || { echo "python3 is required (apt-get install python3 python3-venv)"; exit 1; }
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update && apt-get install -y python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet $(PY_TOOLS)
+	@touch $@
+
+# The functions as cargo lambda watch will run them, plus the emulator and harness binaries.
+build-stack:
+	CARGO_TARGET_DIR=$(STACK_TARGET) cargo build --bin oauth-callback
+	cargo build -p graph-emulator -p e2e --bins
+
+dev: venv build-stack
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" target/debug/local-stack
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit:
+	cargo test --workspace --exclude e2e
+
+e2e: venv build-stack
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo test -p e2e --test e2e
+
+test: venv lint unit e2e
+
+clean:
+	rm -rf $(VENV) .stack target

@@ -1,0 +1,315 @@
+//! What tests do to the stack: the browser's and the partner's requests, and the emulator's controls.
+
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+use crate::stack::{APP_ID, LOGIN_CONFIG_ID, Stack, TABLE};
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON ({}): {}", self.status, self.body))
+    }
+    pub fn location(&self) -> String {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+pub struct Session {
+    pub state: String,
+    pub login_url: url::Url,
+}
+
+pub struct Business {
+    pub id: String,
+    pub system_user_id: String,
+}
+
+/// The items and secrets there are, to show that a request changed nothing.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Counts {
+    pub items: usize,
+    pub secrets: usize,
+}
+
+impl Stack {
+    async fn answer(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("the stack answers");
+        Answer {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.text().await.unwrap_or_default(),
+        }
+    }
+
+    /// A request to the functions, by path (and query) under the invoke URL.
+    pub async fn get(&self, path_and_query: &str) -> Answer {
+        self.answer(
+            self.http
+                .get(format!("{}{path_and_query}", self.invoke_url)),
+        )
+        .await
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Answer {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.invoke_url))
+            .body(body);
+        if !content_type.is_empty() {
+            request = request.header("content-type", content_type);
+        }
+        self.answer(request).await
+    }
+
+    /// Sends an API Gateway HTTP API (payload 2.0) event with a base64 body straight to a
+    /// function through the runtime's invoke API, and reads the HTTP answer out of its result.
+    pub async fn invoke_http_event(
+        &self,
+        function: &str,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Answer {
+        use base64::Engine;
+        let event = json!({
+            "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+            "headers": {"content-type": content_type},
+            "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1", "userAgent": "e2e"}, "stage": "$default", "requestId": "e2e",
+                "routeKey": "$default", "timeEpoch": 0},
+            "body": base64::engine::general_purpose::STANDARD.encode(body),
+            "isBase64Encoded": true,
+        });
+        let url = format!(
+            "{}/2015-03-31/functions/{function}/invocations",
+            self.invoke_url
+        );
+        let invoked = self.answer(self.http.post(url).json(&event)).await;
+        assert_eq!(invoked.status, 200, "invoke: {}", invoked.body);
+        let result = invoked.json();
+        Answer {
+            status: result["statusCode"].as_u64().expect("statusCode") as u16,
+            headers: reqwest::header::HeaderMap::new(),
+            body: result["body"].as_str().unwrap_or_default().to_owned(),
+        }
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Answer {
+        self.post(path, "application/json", body.to_string()).await
+    }
+
+    pub async fn create_session(&self, partner_ref: &str) -> Session {
+        let answer = self
+            .post_json("/onboarding/sessions", &json!({"partner_ref": partner_ref}))
+            .await;
+        assert_eq!(answer.status, 201, "{}", answer.body);
+        let body = answer.json();
+        let state = body["state"].as_str().expect("state").to_owned();
+        self.states.lock().unwrap().push(state.clone());
+        Session {
+            state,
+            login_url: body["login_url"]
+                .as_str()
+                .expect("login_url")
+                .parse()
+                .expect("a URL"),
+        }
+    }
+
+    /// What a person does on the consent page: pick the business, Allow or Cancel.
+    /// Returns where the dialog sends the browser back to.
+    pub async fn consent(&self, session: &Session, business: &Business, allow: bool) -> url::Url {
+        let page = self.answer(self.http.get(session.login_url.clone())).await;
+        assert_eq!(page.status, 200, "consent page: {}", page.body);
+        let mut form: HashMap<String, String> =
+            session.login_url.query_pairs().into_owned().collect();
+        form.retain(|k, _| {
+            ["client_id", "config_id", "redirect_uri", "state"].contains(&k.as_str())
+        });
+        form.insert("business_id".into(), business.id.clone());
+        form.insert(
+            "decision".into(),
+            if allow { "allow" } else { "cancel" }.into(),
+        );
+        let decided = self
+            .answer(
+                self.http
+                    .post(format!("{}/_emulator/dialog/decide", self.emulator_url))
+                    .form(&form),
+            )
+            .await;
+        assert!(
+            decided.status == 303 || decided.status == 302,
+            "decide: {}",
+            decided.status
+        );
+        decided.location().parse().expect("a redirect URL")
+    }
+
+    /// Follows the dialog's redirect back to the service, as the browser would.
+    pub async fn follow(&self, target: &url::Url) -> Answer {
+        self.answer(self.http.get(target.clone())).await
+    }
+
+    async fn emulator(&self, path: &str, body: &Value) -> Answer {
+        self.answer(
+            self.http
+                .post(format!("{}{path}", self.emulator_url))
+                .json(body),
+        )
+        .await
+    }
+
+    pub async fn new_business(&self) -> Business {
+        let body = self
+            .emulator("/_emulator/businesses", &json!({}))
+            .await
+            .json();
+        Business {
+            id: body["id"].as_str().expect("id").to_owned(),
+            system_user_id: body["system_user_id"]
+                .as_str()
+                .expect("system_user_id")
+                .to_owned(),
+        }
+    }
+
+    /// A code as `FB.login` hands it to the page (no redirect URI), or as the dialog would.
+    pub async fn issue_code(&self, business: &Business, redirect_uri: Option<&str>) -> String {
+        let body = json!({"app_id": APP_ID, "config_id": LOGIN_CONFIG_ID, "business_id": business.id, "redirect_uri": redirect_uri});
+        let answer = self.emulator("/_emulator/codes", &body).await;
+        answer.json()["code"].as_str().expect("code").to_owned()
+    }
+
+    pub async fn inject_fault(&self, fault: Value) {
+        let answer = self.emulator("/_emulator/faults", &fault).await;
+        assert_eq!(answer.status, 204, "{}", answer.body);
+    }
+
+    pub async fn set_code_lifetime_ms(&self, ms: u64) {
+        let answer = self
+            .emulator("/_emulator/settings", &json!({"code_lifetime_ms": ms}))
+            .await;
+        assert_eq!(answer.status, 204);
+    }
+
+    /// The emulator's request log.
+    pub async fn graph_requests(&self) -> Vec<Value> {
+        let answer = self
+            .answer(
+                self.http
+                    .get(format!("{}/_emulator/requests", self.emulator_url)),
+            )
+            .await;
+        answer.json()["requests"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Calls to `path` in the log, e.g. `/oauth/access_token`.
+    pub async fn graph_calls(&self, path: &str) -> usize {
+        self.graph_requests()
+            .await
+            .iter()
+            .filter(|r| r["path"] == path)
+            .count()
+    }
+
+    /// Every token and code the emulator ever issued.
+    pub async fn issued_secrets(&self) -> Vec<String> {
+        let answer = self
+            .answer(
+                self.http
+                    .get(format!("{}/_emulator/issued", self.emulator_url)),
+            )
+            .await;
+        let body = answer.json();
+        ["tokens", "codes"]
+            .iter()
+            .flat_map(|k| body[*k].as_array().cloned().unwrap_or_default())
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    pub async fn counts(&self) -> Counts {
+        Counts {
+            items: self.aws.scan(TABLE).await.len(),
+            secrets: self.aws.secret_names().await.len(),
+        }
+    }
+}
+
+impl Stack {
+    /// One table item as JSON, read straight from the local endpoint.
+    pub async fn item(&self, pk: &str, sk: &str) -> Option<Value> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let out = self
+            .aws
+            .dynamodb
+            .get_item()
+            .table_name(TABLE)
+            .key("pk", AttributeValue::S(pk.into()))
+            .key("sk", AttributeValue::S(sk.into()))
+            .send()
+            .await
+            .expect("get item");
+        out.item
+            .map(|item| serde_dynamo::from_item(item).expect("items convert to JSON"))
+    }
+
+    /// Every item under one partition key, as JSON.
+    pub async fn items_under(&self, pk: &str) -> Vec<Value> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let out = self
+            .aws
+            .dynamodb
+            .query()
+            .table_name(TABLE)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+            .send()
+            .await
+            .expect("query items");
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| serde_dynamo::from_item(item).expect("items convert to JSON"))
+            .collect()
+    }
+
+    /// Writes a session item directly, e.g. one that has already expired.
+    pub async fn put_session_item(&self, state: &str, expires_at_epoch: i64) {
+        let item = json!({"pk": format!("SESSION#{state}"), "sk": "SESSION", "partner_ref": "acct-raw",
+            "mode": "bisu", "status": "pending", "created_at": "2026-01-01T00:00:00.000Z",
+            "expires_at_epoch": expires_at_epoch, "result": null});
+        self.aws
+            .dynamodb
+            .put_item()
+            .table_name(TABLE)
+            .set_item(Some(
+                serde_dynamo::to_item(item).expect("JSON converts to an item"),
+            ))
+            .send()
+            .await
+            .expect("put session item");
+        self.states.lock().unwrap().push(state.to_owned());
+    }
+}

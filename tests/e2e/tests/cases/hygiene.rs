@@ -1,0 +1,70 @@
+//! What must hold over the whole run: proofs on token calls, no token in URLs or logs.
+
+use e2e::Stack;
+use e2e::stack::APP_SECRET;
+
+use super::onboarding::onboard_with_sdk;
+
+pub async fn every_token_call_carries_a_correct_appsecret_proof(stack: &Stack) {
+    let business = stack.new_business().await;
+    onboard_with_sdk(stack, &business, "acct-proof").await;
+    let requests = stack.graph_requests().await;
+    let token_calls: Vec<_> = requests
+        .iter()
+        .filter(|r| {
+            matches!(
+                r["token_kind"].as_str(),
+                Some("SystemUser" | "User" | "unknown")
+            )
+        })
+        .collect();
+    assert!(token_calls.len() >= 2, "the run made token calls");
+    for call in token_calls {
+        let proof = call["appsecret_proof"].as_str().unwrap_or_default();
+        assert!(call["proof_valid"] == true, "bad or missing proof: {call}");
+        assert!(
+            proof.len() == 64
+                && proof
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
+    }
+}
+
+pub async fn no_token_or_code_in_any_requested_url(stack: &Stack) {
+    let mut secrets = stack.issued_secrets().await;
+    secrets.push(APP_SECRET.to_owned());
+    let requests = stack.graph_requests().await;
+    assert!(!requests.is_empty() && secrets.len() > 2);
+    for request in &requests {
+        let url = request["url"].as_str().unwrap();
+        for secret in &secrets {
+            assert!(
+                !url.contains(secret.as_str()),
+                "a secret value sits in {}",
+                request["path"]
+            );
+        }
+    }
+}
+
+pub async fn logs_hold_no_token_code_secret_or_state(stack: &Stack) {
+    let logs = std::fs::read_to_string(&stack.functions_log).expect("the functions' log");
+    assert!(
+        logs.contains("client onboarded"),
+        "the log holds the run's function logs"
+    );
+    let mut secrets = stack.issued_secrets().await;
+    secrets.extend(stack.states.lock().unwrap().iter().cloned());
+    secrets.push(APP_SECRET.to_owned());
+    assert!(secrets.len() > 10);
+    let leaked: Vec<String> = secrets
+        .iter()
+        .filter(|s| logs.contains(s.as_str()))
+        .map(|s| format!("{}...", &s[..8]))
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "the logs hold secret values starting {leaked:?}"
+    );
+}
