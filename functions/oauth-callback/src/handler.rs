@@ -200,3 +200,44 @@ fn success_url(target: &url::Url, done: &Completed) -> url::Url {
         .append_pair("status", "connected");
     url
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::ids::{ClientBusinessId, SystemUserId};
+    use shared::store::{ClientStatus, OnboardingResult};
+
+    #[test]
+    fn success_redirect_keeps_the_target_query_and_adds_the_result() {
+        let done = Completed {
+            result: OnboardingResult {
+                client_business_id: ClientBusinessId::parse("123").unwrap(),
+                system_user_id: SystemUserId::parse("456").unwrap(),
+                partner_ref: PartnerRef::parse("acct:7").unwrap(),
+                scopes: vec!["ads_management".into()],
+                status: ClientStatus::Active,
+            },
+            replayed: false,
+        };
+        let target = url::Url::parse("https://app.example/connected?tab=meta").unwrap();
+        assert_eq!(
+            success_url(&target, &done).as_str(),
+            "https://app.example/connected?tab=meta&client_business_id=123&partner_ref=acct%3A7&status=connected"
+        );
+    }
+
+    #[test]
+    fn callback_needs_a_well_formed_state_and_code() {
+        let parse = |raw: &str| {
+            let req = lambda_http::http::Request::builder()
+                .uri(format!("/oauth/callback?{raw}"))
+                .body(Body::Empty)
+                .unwrap();
+            query(&req).and_then(|q| state_and_code(&q)).map(drop)
+        };
+        let state = SessionState::generate();
+        assert!(parse(&format!("code=AQabc&state={}", state.expose())).is_ok());
+        assert!(parse(&format!("code=&state={}", state.expose())).is_err());
+        assert!(parse("code=AQabc&state=short").is_err());
+    }
+}

@@ -115,6 +115,12 @@ impl Stack {
         self.post(path, "application/json", body.to_string()).await
     }
 
+    /// What the onboarding page does with the code `FB.login` returned.
+    pub async fn post_code(&self, code: &str, state: &str) -> Answer {
+        self.post_json("/oauth/code", &json!({"code": code, "state": state}))
+            .await
+    }
+
     pub async fn create_session(&self, partner_ref: &str) -> Session {
         let answer = self
             .post_json("/onboarding/sessions", &json!({"partner_ref": partner_ref}))

@@ -14,12 +14,7 @@ pub async fn expired_code_is_refused_and_session_stays_usable(stack: &Stack) {
     let before = stack.counts().await;
     stack.set_code_lifetime_ms(0).await;
     let code = stack.issue_code(&business, None).await;
-    let answer = stack
-        .post_json(
-            "/oauth/code",
-            &json!({"code": code, "state": session.state}),
-        )
-        .await;
+    let answer = stack.post_code(&code, &session.state).await;
     stack.set_code_lifetime_ms(NORMAL_CODE_LIFETIME_MS).await;
     assert_eq!(answer.status, 400, "{}", answer.body);
     assert_eq!(
@@ -28,12 +23,7 @@ pub async fn expired_code_is_refused_and_session_stays_usable(stack: &Stack) {
     );
     assert_eq!(stack.counts().await, before);
     let code = stack.issue_code(&business, None).await;
-    let retry = stack
-        .post_json(
-            "/oauth/code",
-            &json!({"code": code, "state": session.state}),
-        )
-        .await;
+    let retry = stack.post_code(&code, &session.state).await;
     assert_eq!(
         retry.status, 200,
         "a failed exchange leaves the session usable: {}",
@@ -48,12 +38,7 @@ pub async fn redirect_uri_mismatch_is_refused(stack: &Stack) {
     let session = stack.create_session("acct-36008").await;
     let before = stack.counts().await;
     let code = stack.issue_code(&business, Some(&callback)).await;
-    let answer = stack
-        .post_json(
-            "/oauth/code",
-            &json!({"code": code, "state": session.state}),
-        )
-        .await;
+    let answer = stack.post_code(&code, &session.state).await;
     assert_eq!(answer.status, 400, "{}", answer.body);
     assert_eq!(
         answer.json()["error"]["message"],
@@ -76,15 +61,11 @@ pub async fn used_code_is_refused(stack: &Stack) {
     let business = stack.new_business().await;
     let first = stack.create_session("acct-36009").await;
     let code = stack.issue_code(&business, None).await;
-    let ok = stack
-        .post_json("/oauth/code", &json!({"code": code, "state": first.state}))
-        .await;
+    let ok = stack.post_code(&code, &first.state).await;
     assert_eq!(ok.status, 200, "{}", ok.body);
     let second = stack.create_session("acct-36009").await;
     let before = stack.counts().await;
-    let answer = stack
-        .post_json("/oauth/code", &json!({"code": code, "state": second.state}))
-        .await;
+    let answer = stack.post_code(&code, &second.state).await;
     assert_eq!(answer.status, 400, "{}", answer.body);
     assert_eq!(
         answer.json()["error"]["message"],
@@ -118,24 +99,14 @@ pub async fn graph_unreachable_answers_503_and_stores_nothing(stack: &Stack) {
     let before = stack.counts().await;
     let code = stack.issue_code(&business, None).await;
     stack.graph_proxy.set_up(false);
-    let answer = stack
-        .post_json(
-            "/oauth/code",
-            &json!({"code": code, "state": session.state}),
-        )
-        .await;
+    let answer = stack.post_code(&code, &session.state).await;
     stack.graph_proxy.set_up(true);
     assert_eq!(answer.status, 503, "{}", answer.body);
     assert_eq!(answer.json()["error"]["type"], "UpstreamUnavailable");
     assert!(answer.headers.contains_key("retry-after"));
     assert_eq!(stack.counts().await, before);
     let code = stack.issue_code(&business, None).await;
-    let retry = stack
-        .post_json(
-            "/oauth/code",
-            &json!({"code": code, "state": session.state}),
-        )
-        .await;
+    let retry = stack.post_code(&code, &session.state).await;
     assert_eq!(retry.status, 200, "{}", retry.body);
 }
 
@@ -151,12 +122,7 @@ pub async fn aws_unreachable_answers_503_then_a_new_session_succeeds(stack: &Sta
             &json!({"partner_ref": "acct-aws-down"}),
         )
         .await;
-    let refused_code = stack
-        .post_json(
-            "/oauth/code",
-            &json!({"code": code, "state": session.state}),
-        )
-        .await;
+    let refused_code = stack.post_code(&code, &session.state).await;
     stack.aws_proxy.set_up(true);
     for answer in [&refused_session, &refused_code] {
         assert_eq!(answer.status, 503, "{}", answer.body);

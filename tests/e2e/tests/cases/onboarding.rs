@@ -28,12 +28,7 @@ pub async fn onboard_with_sdk(
 ) -> (Session, Value) {
     let session = stack.create_session(partner_ref).await;
     let code = stack.issue_code(business, None).await;
-    let answer = stack
-        .post_json(
-            "/oauth/code",
-            &json!({"code": code, "state": session.state}),
-        )
-        .await;
+    let answer = stack.post_code(&code, &session.state).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     (session, answer.json())
 }
@@ -242,12 +237,7 @@ pub async fn replayed_state_answers_the_same_without_second_exchange(stack: &Sta
 
     // The consumed state with a fresh code: the stored answer, and the new code is not spent.
     let code = stack.issue_code(&business, None).await;
-    let replay = stack
-        .post_json(
-            "/oauth/code",
-            &json!({"code": code, "state": session.state}),
-        )
-        .await;
+    let replay = stack.post_code(&code, &session.state).await;
     assert_eq!(replay.status, 200, "{}", replay.body);
     assert_eq!(replay.json()["replayed"], true);
     assert_eq!(replay.json()["client_business_id"], business.id.as_str());
@@ -290,9 +280,7 @@ pub async fn unknown_and_expired_states_are_refused(stack: &Stack) {
     let before = stack.counts().await;
     let unknown = "A".repeat(43);
     let code = stack.issue_code(&business, None).await;
-    let answer = stack
-        .post_json("/oauth/code", &json!({"code": code, "state": unknown}))
-        .await;
+    let answer = stack.post_code(&code, &unknown).await;
     assert_eq!(answer.status, 404, "{}", answer.body);
     assert_eq!(answer.json()["error"]["type"], "InvalidRequest");
     let page = stack
@@ -316,9 +304,7 @@ pub async fn unknown_and_expired_states_are_refused(stack: &Stack) {
     let expired = format!("{}A", "B".repeat(42));
     stack.put_session_item(&expired, now_epoch() - 5).await;
     let before_expired = stack.counts().await;
-    let answer = stack
-        .post_json("/oauth/code", &json!({"code": code, "state": expired}))
-        .await;
+    let answer = stack.post_code(&code, &expired).await;
     assert_eq!(answer.status, 410, "{}", answer.body);
     assert!(
         answer.json()["error"]["message"]
