@@ -37,17 +37,17 @@ pub fn onboarding(
 ) -> Response<Body> {
     let body = format!(
         r#"<p>Connect your Meta business so we can send conversion events on its behalf.</p>
-<p><button id="connect" type="button">Connect with Facebook</button></p>
+<p><button id="connect" type="button" disabled>Connect with Facebook</button></p>
 <p class="muted">Or <a id="dialog" href="{login_url}">continue on Facebook's page</a>.</p>
 <p id="result" role="status"></p>
 <script>
 var onboarding = {{appId: {app_id}, version: {version}, configId: {config_id}, state: {state}}};
 window.fbAsyncInit = function () {{
   FB.init({{appId: onboarding.appId, version: onboarding.version, xfbml: false, cookie: false}});
+  document.getElementById('connect').disabled = false;
 }};
 function show(text) {{ document.getElementById('result').textContent = text; }}
 document.getElementById('connect').addEventListener('click', function () {{
-  if (!window.FB) {{ show('The Facebook SDK has not loaded yet: try again in a moment.'); return; }}
   FB.login(function (response) {{
     if (!response.authResponse || !response.authResponse.code) {{ show('Connection cancelled: nothing was stored.'); return; }}
     fetch('oauth/code', {{method: 'POST', headers: {{'content-type': 'application/json'}},

@@ -203,5 +203,6 @@ pub async fn sdk_js() -> Response {
   if (typeof window.fbAsyncInit === 'function') { window.fbAsyncInit(); }
 })();
 "#;
-    ([(header::CONTENT_TYPE, "application/javascript")], script).into_response()
+    // The page loads it with crossorigin="anonymous", as Meta's snippet does: CORS is required.
+    with_cors(([(header::CONTENT_TYPE, "application/javascript")], script).into_response())
 }

@@ -179,6 +179,16 @@ pub async fn js_sdk_flow_stores_client_without_redirect_uri(stack: &Stack) {
                 .contains(&format!("{}/sdk.js", stack.emulator_url))
     );
 
+    // The page loads the SDK with crossorigin="anonymous": without CORS a browser refuses it.
+    let sdk = stack
+        .http
+        .get(format!("{}/sdk.js", stack.emulator_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sdk.headers()["access-control-allow-origin"], "*");
+    assert!(page.body.contains("crossorigin=\"anonymous\""));
+
     let (_, answer) = onboard_with_sdk(stack, &business, "acct-sdk").await;
     assert_eq!(answer["client_business_id"], business.id.as_str());
     assert_eq!(answer["system_user_id"], business.system_user_id.as_str());
