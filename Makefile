@@ -21,9 +21,12 @@ $(STAMP):
 	$(VENV)/bin/pip install --quiet $(PY_TOOLS)
 	@touch $@
 
-# The functions as cargo lambda watch will run them, plus the emulator and harness binaries.
+FUNCTIONS := oauth-callback dataset-lookup token-fetch
+
+# The functions as cargo lambda watch will run them (one at a time, as `cargo run --bin`
+# resolves features per binary), plus the emulator and harness binaries.
 build-stack:
-	CARGO_TARGET_DIR=$(STACK_TARGET) cargo build --bin oauth-callback
+	for f in $(FUNCTIONS); do CARGO_TARGET_DIR=$(STACK_TARGET) cargo build --bin $$f || exit 1; done
 	cargo build -p graph-emulator -p e2e --bins
 
 dev: venv build-stack

@@ -27,6 +27,8 @@ pub struct Config {
     pub success_redirect_url: Option<Url>,
     pub public_base_url: Option<Url>,
     pub session_ttl: Duration,
+    /// How long datasets read from Graph are served from the table.
+    pub dataset_cache_max_age: Duration,
 }
 
 /// What `oauth-callback` needs on top of [`Config`].
@@ -89,6 +91,12 @@ impl Config {
             success_redirect_url: url("SUCCESS_REDIRECT_URL", None)?,
             public_base_url: url("PUBLIC_BASE_URL", None)?,
             session_ttl: Duration::from_secs(15 * 60),
+            dataset_cache_max_age: Duration::from_secs(match get("DATASET_CACHE_MAX_AGE_SECS") {
+                Some(raw) => raw.parse().map_err(|_| {
+                    invalid("DATASET_CACHE_MAX_AGE_SECS", "must be a number of seconds")
+                })?,
+                None => 3600,
+            }),
         })
     }
 

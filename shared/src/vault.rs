@@ -10,9 +10,10 @@ use crate::app_secrets::AppSecrets;
 use crate::error::{Error, Result};
 use crate::ids::{ClientBusinessId, SystemUserId};
 
-/// The BISU secret's JSON (DESIGN section 3).
+/// A token secret's JSON: the BISU secret of DESIGN section 3, and for minted granular tokens
+/// the same fields plus `assets`.
 #[derive(Clone, Deserialize)]
-pub struct BisuSecret {
+pub struct TokenSecret {
     pub access_token: SecretString,
     pub system_user_id: SystemUserId,
     pub client_business_id: ClientBusinessId,
@@ -20,17 +21,21 @@ pub struct BisuSecret {
     /// Unix time; `None` when the token never expires.
     pub expires_at: Option<i64>,
     pub obtained_at: i64,
+    #[serde(default)]
+    pub assets: Option<Vec<String>>,
 }
 
 /// The same fields borrowed for writing: the token is exposed only inside the vault.
 #[derive(Serialize)]
-struct BisuSecretJson<'a> {
+struct TokenSecretJson<'a> {
     access_token: &'a str,
     system_user_id: &'a SystemUserId,
     client_business_id: &'a ClientBusinessId,
     scopes: &'a [String],
     expires_at: Option<i64>,
     obtained_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assets: Option<&'a [String]>,
 }
 
 /// Where a secret value was stored: the version lets readers cache by version.
@@ -58,14 +63,19 @@ impl SecretNames {
     pub fn bisu(&self, client: &ClientBusinessId) -> String {
         format!("{}bisu", self.client_prefix(client))
     }
+    pub fn minted(&self, client: &ClientBusinessId, token_id: &str) -> String {
+        format!("{}tokens/{token_id}", self.client_prefix(client))
+    }
 }
 
 #[async_trait]
 pub trait TokenVault: Send + Sync {
     async fn read_app_secrets(&self, secret_id: &str) -> Result<AppSecrets>;
     /// Creates the secret, or puts a new version when it exists already.
-    async fn put_bisu(&self, name: &str, secret: &BisuSecret) -> Result<StoredSecret>;
-    async fn get_bisu(&self, name: &str) -> Result<Option<BisuSecret>>;
+    async fn put_token(&self, name: &str, secret: &TokenSecret) -> Result<StoredSecret>;
+    /// One version of a token secret (the current one when `version` is `None`);
+    /// `None` when the secret or that version does not exist.
+    async fn get_token(&self, name: &str, version: Option<&str>) -> Result<Option<TokenSecret>>;
 }
 
 pub struct SecretsManagerVault {
@@ -105,8 +115,18 @@ impl SecretsManagerVault {
         })
     }
 
-    async fn get_string(&self, name: &str, context: &str) -> Result<Option<SecretString>> {
-        match self.client.get_secret_value().secret_id(name).send().await {
+    async fn get_string(
+        &self,
+        name: &str,
+        version: Option<&str>,
+        context: &str,
+    ) -> Result<Option<SecretString>> {
+        let request = self
+            .client
+            .get_secret_value()
+            .secret_id(name)
+            .set_version_id(version.map(str::to_owned));
+        match request.send().await {
             Ok(out) => Ok(out.secret_string.map(SecretString::from)),
             Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(None),
             Err(err) => Err(Error::storage(context, err.into_service_error())),
@@ -118,7 +138,7 @@ impl SecretsManagerVault {
 impl TokenVault for SecretsManagerVault {
     async fn read_app_secrets(&self, secret_id: &str) -> Result<AppSecrets> {
         let raw = self
-            .get_string(secret_id, "reading the app secret")
+            .get_string(secret_id, None, "reading the app secret")
             .await?
             .ok_or_else(|| {
                 Error::Internal("the app secret (APP_SECRET_ID) does not exist".into())
@@ -131,29 +151,30 @@ impl TokenVault for SecretsManagerVault {
         })
     }
 
-    async fn put_bisu(&self, name: &str, secret: &BisuSecret) -> Result<StoredSecret> {
-        self.put_string(name, bisu_json(secret)).await
+    async fn put_token(&self, name: &str, secret: &TokenSecret) -> Result<StoredSecret> {
+        self.put_string(name, token_json(secret)).await
     }
 
-    async fn get_bisu(&self, name: &str) -> Result<Option<BisuSecret>> {
-        self.get_string(name, "reading a token")
+    async fn get_token(&self, name: &str, version: Option<&str>) -> Result<Option<TokenSecret>> {
+        self.get_string(name, version, "reading a token")
             .await?
             .map(|raw| {
                 serde_json::from_str(raw.expose_secret())
-                    .map_err(|_| Error::Internal(format!("secret {name} is not a BISU secret")))
+                    .map_err(|_| Error::Internal(format!("secret {name} is not a token secret")))
             })
             .transpose()
     }
 }
 
-fn bisu_json(secret: &BisuSecret) -> String {
-    serde_json::to_string(&BisuSecretJson {
+fn token_json(secret: &TokenSecret) -> String {
+    serde_json::to_string(&TokenSecretJson {
         access_token: secret.access_token.expose_secret(),
         system_user_id: &secret.system_user_id,
         client_business_id: &secret.client_business_id,
         scopes: &secret.scopes,
         expires_at: secret.expires_at,
         obtained_at: secret.obtained_at,
+        assets: secret.assets.as_deref(),
     })
     .expect("plain data serializes")
 }

@@ -4,7 +4,9 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 use shared::config::OnboardingConfig;
-use shared::http::{Query, error_json, json, json_body, query, redirect};
+use shared::http::{
+    Query, answer_error, error_json, json, json_body, query, redirect, request_span,
+};
 use shared::ids::{OnboardingMode, PartnerRef, SessionState, parse_auth_code};
 use shared::onboarding::{self, CodeSource, Completed};
 use shared::{Deps, Error, Result};
@@ -59,32 +61,17 @@ enum Audience {
 
 impl App {
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+        let span = request_span(&req);
         let route = req.raw_http_path().to_owned();
-        let request_id = req
-            .lambda_context_ref()
-            .map(|c| c.request_id.clone())
-            .unwrap_or_default();
-        let span = tracing::info_span!(
-            "request",
-            request_id = %request_id,
-            method = %req.method(),
-            route = %route,
-            client_business_id = tracing::field::Empty
-        );
         let (audience, result) = self.route(&route, req).instrument(span.clone()).await;
+        let _entered = span.enter();
         let response = result.unwrap_or_else(|err| {
-            span.in_scope(|| match err.http_status() {
-                500.. => {
-                    tracing::error!(error = %err, error_type = err.error_type(), "request failed")
-                }
-                _ => tracing::info!(error = %err, error_type = err.error_type(), "request refused"),
-            });
-            match audience {
-                Audience::Browser => pages::error(&err),
-                Audience::Program => error_json(&err),
-            }
+            answer_error(&err, |err| match audience {
+                Audience::Browser => pages::error(err),
+                Audience::Program => error_json(err),
+            })
         });
-        span.in_scope(|| tracing::info!(status = response.status().as_u16(), "answered"));
+        tracing::info!(status = response.status().as_u16(), "answered");
         Ok(response)
     }
 

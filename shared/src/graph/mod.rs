@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use std::time::Duration;
 use url::Url;
 
-use crate::ids::AppId;
+use crate::ids::{AppId, ClientBusinessId};
 use crate::signatures::appsecret_proof;
 use types::{DebugTokenEnvelope, Page};
 
@@ -153,6 +153,39 @@ impl GraphClient {
             .send(Method::POST, url, &params, Auth::App, Carry::Form)
             .await?;
         Ok(envelope.data)
+    }
+
+    /// `POST /{business}/system_user_access_tokens`: a granular token, or with `fetch_only` the
+    /// existing one. Not retried: every call may mint a token.
+    pub async fn system_user_access_token(
+        &self,
+        business: &ClientBusinessId,
+        token: &SecretString,
+        params: &[(&str, String)],
+    ) -> Result<SecretString, GraphError> {
+        #[derive(serde::Deserialize)]
+        struct Minted {
+            access_token: SecretString,
+        }
+        let url = self.endpoint(&format!("{business}/system_user_access_tokens"));
+        let minted: Minted = self
+            .send_once(Method::POST, url, params, Auth::Token(token), Carry::Form)
+            .await?;
+        Ok(minted.access_token)
+    }
+
+    /// A fresh 60-day token for `token` (`grant_type=fb_exchange_token`), sent as a form body.
+    pub async fn refresh_token(&self, token: &SecretString) -> Result<ExchangedToken, GraphError> {
+        let params = [
+            ("grant_type", "fb_exchange_token".to_owned()),
+            ("client_id", self.app_id.as_str().to_owned()),
+            ("client_secret", self.app_secret.expose_secret().to_owned()),
+            ("set_token_expires_in_60_days", "true".to_owned()),
+            ("fb_exchange_token", token.expose_secret().to_owned()),
+        ];
+        let url = self.endpoint("oauth/access_token");
+        self.send(Method::POST, url, &params, Auth::None, Carry::Form)
+            .await
     }
 
     /// A read with retries for transient failures.

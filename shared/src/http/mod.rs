@@ -1,7 +1,10 @@
 //! Reading HTTP requests safely and answering them, for the functions behind API Gateway.
 
+pub mod event;
 mod request;
 mod response;
 
-pub use request::{Query, json_body, query};
-pub use response::{add_retry_after, error_json, escape_html, html, json, redirect};
+pub use request::{Query, describe_json_error, json_body, query};
+pub use response::{
+    add_retry_after, answer_error, error_json, escape_html, html, json, redirect, request_span,
+};

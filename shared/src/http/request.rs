@@ -99,11 +99,15 @@ pub fn json_body<T: DeserializeOwned>(req: &Request, max_len: usize) -> Result<T
     }
     serde_json::from_slice(bytes).map_err(|e| {
         // serde_json's message names the field and position, never echoes values.
-        Error::InvalidRequest(format!("body is not the expected JSON: {}", describe(&e)))
+        Error::InvalidRequest(format!(
+            "body is not the expected JSON: {}",
+            describe_json_error(&e)
+        ))
     })
 }
 
-fn describe(err: &serde_json::Error) -> String {
+/// What a JSON error says about the input without quoting it.
+pub fn describe_json_error(err: &serde_json::Error) -> String {
     use serde_json::error::Category;
     match err.classify() {
         Category::Syntax | Category::Eof => "malformed JSON".into(),

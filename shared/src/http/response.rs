@@ -70,3 +70,28 @@ pub fn escape_html(text: &str) -> String {
     }
     out
 }
+
+/// Logs how a request ended (refusals at info, failures at error) and answers the error.
+pub fn answer_error(err: &Error, render: impl FnOnce(&Error) -> Response<Body>) -> Response<Body> {
+    match err.http_status() {
+        500.. => tracing::error!(error = %err, error_type = err.error_type(), "request failed"),
+        _ => tracing::info!(error = %err, error_type = err.error_type(), "request refused"),
+    }
+    render(err)
+}
+
+/// The span every request is handled in: request id, method and route, and later the client.
+pub fn request_span(req: &lambda_http::Request) -> tracing::Span {
+    use lambda_http::RequestExt;
+    let request_id = req
+        .lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %req.method(),
+        route = %req.raw_http_path(),
+        client_business_id = tracing::field::Empty
+    )
+}

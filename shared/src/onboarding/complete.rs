@@ -11,10 +11,10 @@ use crate::error::{Error, Result};
 use crate::graph::DebugToken;
 use crate::ids::{ClientBusinessId, SessionState, SystemUserId};
 use crate::store::{
-    CLIENT_SK, ClientItem, ClientStatus, Conflict, EventItem, OnboardingResult, OnboardingWrite,
+    Also, CLIENT_SK, ClientItem, ClientStatus, Conflict, EventItem, OnboardingResult,
     PartnerRefItem, SessionItem, SessionStatus, client_pk,
 };
-use crate::vault::BisuSecret;
+use crate::vault::TokenSecret;
 
 /// Where the authorization code came from; it decides whether `redirect_uri` is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,17 +136,18 @@ async fn onboard(
     let expires_at = debug
         .expiry_epoch()
         .or_else(|| lifetime.map(|secs| now.epoch() + secs as i64));
-    let secret = BisuSecret {
+    let secret = TokenSecret {
         access_token: token,
         system_user_id: system_user_id.clone(),
         client_business_id: client_id.clone(),
         scopes: debug.scopes.clone(),
         expires_at,
         obtained_at: now.epoch(),
+        assets: None,
     };
     let stored = deps
         .vault
-        .put_bisu(&deps.names.bisu(&client_id), &secret)
+        .put_token(&deps.names.bisu(&client_id), &secret)
         .await?;
 
     let result = OnboardingResult {
@@ -187,17 +188,19 @@ async fn onboard(
             updated_at: now.rfc3339(),
             offboarded_at: None,
             offboard_reason: None,
+            datasets_fetched_at: None,
             version: existing.as_ref().map_or(1, |c| c.version + 1),
         };
-        let write = OnboardingWrite {
-            state: state.expose(),
-            client: &client,
-            expected_version: existing.map(|c| c.version),
-            partner_ref: &partner_ref,
-            event: &event,
-            result: &result,
-        };
-        match deps.store.record_onboarding(write).await? {
+        let also = [
+            Also::PartnerRef(&partner_ref),
+            Also::Event(&event),
+            Also::CompleteSession {
+                state: state.expose(),
+                result: &result,
+            },
+        ];
+        let expected = existing.map(|c| c.version);
+        match deps.store.save_client(&client, expected, &also).await? {
             Ok(()) => {
                 tracing::info!(client_business_id = %client_id, "client onboarded");
                 return Ok(result);

@@ -44,8 +44,70 @@ pub struct ClientItem {
     pub updated_at: String,
     pub offboarded_at: Option<String>,
     pub offboard_reason: Option<String>,
+    /// When the datasets were last read from Graph; `None` until the first read.
+    #[serde(default)]
+    pub datasets_fetched_at: Option<i64>,
     /// Optimistic lock: every write expects the version it read.
     pub version: u64,
+}
+
+impl ClientItem {
+    /// The checks every token or dataset read makes first.
+    pub fn ensure_usable(&self) -> crate::Result<()> {
+        match self.status {
+            ClientStatus::Active => Ok(()),
+            ClientStatus::NeedsReconnect => Err(crate::Error::NeedsReconnect),
+            ClientStatus::Offboarded => Err(crate::Error::ClientOffboarded),
+        }
+    }
+}
+
+/// Whether the client business owns a dataset or another business shared it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ownership {
+    Owned,
+    Shared,
+}
+
+/// `CLIENT#{id}` / `DATASET#{pixel_id}`: one Conversions API dataset (pixel).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatasetItem {
+    pub pk: String,
+    pub sk: String,
+    pub id: String,
+    pub name: Option<String>,
+    pub ownership: Ownership,
+    pub permitted_tasks: Vec<String>,
+    pub creation_time: Option<String>,
+    pub last_fired_time: Option<String>,
+    pub is_unavailable: Option<bool>,
+    pub owner_business_id: Option<String>,
+    pub owner_business_name: Option<String>,
+    pub data_use_setting: Option<String>,
+    pub fetched_at: i64,
+}
+
+pub fn dataset_sk(pixel_id: &str) -> String {
+    format!("DATASET#{pixel_id}")
+}
+
+/// `CLIENT#{id}` / `TOKEN#{token_id}`: a minted granular token; its value is in its secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TokenItem {
+    pub pk: String,
+    pub sk: String,
+    pub token_id: String,
+    pub scopes: Vec<String>,
+    pub assets: Vec<String>,
+    pub expires_at: Option<i64>,
+    pub secret_name: String,
+    pub secret_version: String,
+    pub created_at: String,
+}
+
+pub fn token_sk(token_id: &str) -> String {
+    format!("TOKEN#{token_id}")
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

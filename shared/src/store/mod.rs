@@ -1,4 +1,4 @@
-//! The state store over DynamoDB: sessions, clients, partner references and audit events.
+//! The state store over DynamoDB: sessions, clients, datasets, minted tokens and audit events.
 
 mod items;
 
@@ -7,7 +7,9 @@ pub use items::*;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -15,15 +17,15 @@ use std::collections::HashMap;
 use crate::error::{Error, Result};
 use crate::ids::ClientBusinessId;
 
-/// Everything one completed onboarding writes, as one all-or-nothing transaction.
-pub struct OnboardingWrite<'a> {
-    pub state: &'a str,
-    pub client: &'a ClientItem,
-    /// The version the client item had when read; `None` when there was none.
-    pub expected_version: Option<u64>,
-    pub partner_ref: &'a PartnerRefItem,
-    pub event: &'a EventItem,
-    pub result: &'a OnboardingResult,
+/// What is written together with a client item, all or nothing.
+pub enum Also<'a> {
+    Event(&'a EventItem),
+    PartnerRef(&'a PartnerRefItem),
+    /// Marks a claimed session completed with its result.
+    CompleteSession {
+        state: &'a str,
+        result: &'a OnboardingResult,
+    },
 }
 
 /// Why a conditional write did not happen.
@@ -31,6 +33,20 @@ pub struct OnboardingWrite<'a> {
 pub enum Conflict {
     /// Someone else changed the item first: read again and retry.
     Stale,
+}
+
+/// One page of active clients, for the sweep.
+pub struct ClientPage {
+    pub clients: Vec<ClientItem>,
+    /// Where the next page starts; `None` at the end.
+    pub next: Option<ScanCursor>,
+}
+
+/// The key a table scan stopped at: any item, not only a client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanCursor {
+    pub pk: String,
+    pub sk: String,
 }
 
 #[async_trait]
@@ -42,7 +58,25 @@ pub trait StateStore: Send + Sync {
     /// Returns a claimed session to `pending` after a failure that stored nothing.
     async fn release_session(&self, state: &str) -> Result<()>;
     async fn get_client(&self, id: &ClientBusinessId) -> Result<Option<ClientItem>>;
-    async fn record_onboarding(&self, write: OnboardingWrite<'_>) -> Result<Result<(), Conflict>>;
+    /// Writes `client` if the stored one still has `expected_version` (`None`: there is none),
+    /// together with `also`.
+    async fn save_client(
+        &self,
+        client: &ClientItem,
+        expected_version: Option<u64>,
+        also: &[Also<'_>],
+    ) -> Result<Result<(), Conflict>>;
+    async fn get_datasets(&self, id: &ClientBusinessId) -> Result<Vec<DatasetItem>>;
+    /// Writes `datasets` and deletes the dataset items named in `removed` (sort keys).
+    async fn write_datasets(
+        &self,
+        datasets: &[DatasetItem],
+        removed: &[(String, String)],
+    ) -> Result<()>;
+    async fn get_token(&self, id: &ClientBusinessId, token_id: &str) -> Result<Option<TokenItem>>;
+    async fn put_token(&self, token: &TokenItem, event: &EventItem) -> Result<()>;
+    /// Active clients, `limit` items read at a time, from `start` on.
+    async fn active_clients(&self, start: Option<&ScanCursor>, limit: i32) -> Result<ClientPage>;
 }
 
 pub struct DynamoStore {
@@ -50,9 +84,19 @@ pub struct DynamoStore {
     table: String,
 }
 
+/// DynamoDB's limit on items in one batch write.
+const BATCH: usize = 25;
+
 impl DynamoStore {
     pub fn new(client: Client, table: String) -> Self {
         Self { client, table }
+    }
+
+    fn key(pk: String, sk: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("pk".into(), AttributeValue::S(pk)),
+            ("sk".into(), AttributeValue::S(sk.into())),
+        ])
     }
 
     async fn get_item<T: DeserializeOwned>(
@@ -65,18 +109,12 @@ impl DynamoStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk))
-            .key("sk", AttributeValue::S(sk.to_owned()))
+            .set_key(Some(Self::key(pk, sk)))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| Error::storage(context, e.into_service_error()))?;
-        out.item
-            .map(|item| {
-                serde_dynamo::from_item(item)
-                    .map_err(|e| Error::Internal(format!("{context}: unreadable item: {e}")))
-            })
-            .transpose()
+        out.item.map(|item| from_item(item, context)).transpose()
     }
 
     async fn update_session_status(
@@ -90,8 +128,7 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", AttributeValue::S(session_pk(state)))
-            .key("sk", AttributeValue::S(SESSION_SK.into()))
+            .set_key(Some(Self::key(session_pk(state), SESSION_SK)))
             .update_expression("SET #status = :to")
             .condition_expression(condition)
             .expression_attribute_names("#status", "status")
@@ -104,10 +141,71 @@ impl DynamoStore {
             Err(err) => Err(Error::storage(context, err.into_service_error())),
         }
     }
+
+    fn plain_put(&self, item: HashMap<String, AttributeValue>) -> TransactWriteItem {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build();
+        TransactWriteItem::builder()
+            .put(put.expect("table and item are set"))
+            .build()
+    }
+
+    fn complete_session(&self, state: &str, result: &OnboardingResult) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(session_pk(state), SESSION_SK)))
+            .update_expression("SET #status = :done, #result = :result")
+            .condition_expression("#status = :claimed")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#result", "result")
+            .expression_attribute_values(":done", status_value(SessionStatus::Completed))
+            .expression_attribute_values(":claimed", status_value(SessionStatus::Claimed))
+            .expression_attribute_values(
+                ":result",
+                serde_dynamo::to_attribute_value(result).expect("plain data"),
+            )
+            .build()
+            .expect("table, key and expression are set");
+        TransactWriteItem::builder().update(update).build()
+    }
+
+    /// Sends write requests in batches, retrying what DynamoDB leaves unprocessed.
+    async fn batch_write(&self, requests: Vec<WriteRequest>, context: &str) -> Result<()> {
+        for chunk in requests.chunks(BATCH) {
+            let mut pending = HashMap::from([(self.table.clone(), chunk.to_vec())]);
+            for _ in 0..5 {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(pending))
+                    .send()
+                    .await
+                    .map_err(|e| Error::storage(context, e.into_service_error()))?;
+                pending = out.unprocessed_items.unwrap_or_default();
+                if pending.values().all(Vec::is_empty) {
+                    break;
+                }
+            }
+            if !pending.values().all(Vec::is_empty) {
+                return Err(Error::StorageUnavailable(format!("{context}: throttled")));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn to_item<T: Serialize>(value: &T) -> HashMap<String, AttributeValue> {
     serde_dynamo::to_item(value).expect("items are plain data")
+}
+
+fn from_item<T: DeserializeOwned>(
+    item: HashMap<String, AttributeValue>,
+    context: &str,
+) -> Result<T> {
+    serde_dynamo::from_item(item)
+        .map_err(|e| Error::Internal(format!("{context}: unreadable item: {e}")))
 }
 
 fn status_value<T: Serialize>(status: T) -> AttributeValue {
@@ -174,54 +272,31 @@ impl StateStore for DynamoStore {
             .await
     }
 
-    async fn record_onboarding(&self, write: OnboardingWrite<'_>) -> Result<Result<(), Conflict>> {
-        let mut client_put = Put::builder()
+    async fn save_client(
+        &self,
+        client: &ClientItem,
+        expected_version: Option<u64>,
+        also: &[Also<'_>],
+    ) -> Result<Result<(), Conflict>> {
+        let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(to_item(write.client)));
-        client_put = match write.expected_version {
-            Some(version) => client_put
+            .set_item(Some(to_item(client)));
+        let put = match expected_version {
+            Some(version) => put
                 .condition_expression("version = :expected")
                 .expression_attribute_values(":expected", AttributeValue::N(version.to_string())),
-            None => client_put.condition_expression("attribute_not_exists(pk)"),
+            None => put.condition_expression("attribute_not_exists(pk)"),
         };
-        let session_done = Update::builder()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(session_pk(write.state)))
-            .key("sk", AttributeValue::S(SESSION_SK.into()))
-            .update_expression("SET #status = :done, #result = :result")
-            .condition_expression("#status = :claimed")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#result", "result")
-            .expression_attribute_values(":done", status_value(SessionStatus::Completed))
-            .expression_attribute_values(":claimed", status_value(SessionStatus::Claimed))
-            .expression_attribute_values(
-                ":result",
-                serde_dynamo::to_attribute_value(write.result).expect("plain data"),
-            );
-        let plain_put = |item: HashMap<String, AttributeValue>| {
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .build()
-        };
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder()
-                .put(client_put.build().expect("table and item are set"))
-                .build(),
-            TransactWriteItem::builder()
-                .put(plain_put(to_item(write.partner_ref)).expect("table and item are set"))
-                .build(),
-            TransactWriteItem::builder()
-                .put(plain_put(to_item(write.event)).expect("table and item are set"))
-                .build(),
-            TransactWriteItem::builder()
-                .update(
-                    session_done
-                        .build()
-                        .expect("table, key and expression are set"),
-                )
+                .put(put.build().expect("table and item are set"))
                 .build(),
         ];
+        items.extend(also.iter().map(|write| match write {
+            Also::Event(event) => self.plain_put(to_item(event)),
+            Also::PartnerRef(reference) => self.plain_put(to_item(reference)),
+            Also::CompleteSession { state, result } => self.complete_session(state, result),
+        }));
         match self
             .client
             .transact_write_items()
@@ -231,16 +306,115 @@ impl StateStore for DynamoStore {
         {
             Ok(_) => Ok(Ok(())),
             Err(err) if err.code() == Some("TransactionCanceledException") => {
-                tracing::info!(
-                    "onboarding write lost a race: {}",
-                    err.message().unwrap_or("")
-                );
+                tracing::info!("client write lost a race: {}", err.message().unwrap_or(""));
                 Ok(Err(Conflict::Stale))
             }
-            Err(err) => Err(Error::storage(
-                "recording the onboarding",
-                err.into_service_error(),
-            )),
+            Err(err) => Err(Error::storage("writing a client", err.into_service_error())),
         }
+    }
+
+    async fn get_datasets(&self, id: &ClientBusinessId) -> Result<Vec<DatasetItem>> {
+        let context = "reading datasets";
+        let mut datasets = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", AttributeValue::S(client_pk(id)))
+                .expression_attribute_values(":prefix", AttributeValue::S(dataset_sk("")))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| Error::storage(context, e.into_service_error()))?;
+            for item in out.items.unwrap_or_default() {
+                datasets.push(from_item(item, context)?);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(datasets);
+            }
+        }
+    }
+
+    async fn write_datasets(
+        &self,
+        datasets: &[DatasetItem],
+        removed: &[(String, String)],
+    ) -> Result<()> {
+        let puts = datasets.iter().map(|d| {
+            WriteRequest::builder()
+                .put_request(
+                    PutRequest::builder()
+                        .set_item(Some(to_item(d)))
+                        .build()
+                        .expect("item is set"),
+                )
+                .build()
+        });
+        let deletes = removed.iter().map(|(pk, sk)| {
+            WriteRequest::builder()
+                .delete_request(
+                    DeleteRequest::builder()
+                        .set_key(Some(Self::key(pk.clone(), sk)))
+                        .build()
+                        .expect("key is set"),
+                )
+                .build()
+        });
+        self.batch_write(puts.chain(deletes).collect(), "writing datasets")
+            .await
+    }
+
+    async fn get_token(&self, id: &ClientBusinessId, token_id: &str) -> Result<Option<TokenItem>> {
+        self.get_item(client_pk(id), &token_sk(token_id), "reading a minted token")
+            .await
+    }
+
+    async fn put_token(&self, token: &TokenItem, event: &EventItem) -> Result<()> {
+        let items = vec![
+            self.plain_put(to_item(token)),
+            self.plain_put(to_item(event)),
+        ];
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(|e| Error::storage("recording a minted token", e.into_service_error()))?;
+        Ok(())
+    }
+
+    async fn active_clients(&self, start: Option<&ScanCursor>, limit: i32) -> Result<ClientPage> {
+        let context = "listing clients";
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("sk = :client AND #status = :active")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":client", AttributeValue::S(CLIENT_SK.into()))
+            .expression_attribute_values(":active", status_value(ClientStatus::Active))
+            .set_exclusive_start_key(start.map(|c| Self::key(c.pk.clone(), &c.sk)))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| Error::storage(context, e.into_service_error()))?;
+        let clients = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| from_item(item, context))
+            .collect::<Result<Vec<ClientItem>>>()?;
+        let next = out.last_evaluated_key.and_then(|key| {
+            Some(ScanCursor {
+                pk: key.get("pk")?.as_s().ok()?.clone(),
+                sk: key.get("sk")?.as_s().ok()?.clone(),
+            })
+        });
+        Ok(ClientPage { clients, next })
     }
 }

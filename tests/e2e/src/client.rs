@@ -115,6 +115,61 @@ impl Stack {
         self.post(path, "application/json", body.to_string()).await
     }
 
+    /// A direct invocation through the runtime's invoke API: `Ok(result)` or `Err(errorType)`.
+    pub async fn invoke(&self, function: &str, payload: &Value) -> Result<Value, String> {
+        let url = format!(
+            "{}/2015-03-31/functions/{function}/invocations",
+            self.invoke_url
+        );
+        let answer = self.answer(self.http.post(url).json(payload)).await;
+        let body: Value =
+            serde_json::from_str(&answer.body).unwrap_or(Value::String(answer.body.clone()));
+        match body.get("errorType").and_then(Value::as_str) {
+            Some(error_type) => Err(error_type.to_owned()),
+            None if answer.status == 200 => Ok(body),
+            None => panic!("invoke {function}: HTTP {} {}", answer.status, answer.body),
+        }
+    }
+
+    pub async fn invalidate_tokens(&self, business: &Business) {
+        self.emulator(
+            "/_emulator/tokens/invalidate",
+            &json!({"business_id": business.id}),
+        )
+        .await;
+    }
+
+    pub async fn expire_tokens(&self, business: &Business, in_secs: u64) {
+        let body = json!({"business_id": business.id, "expires_in_secs": in_secs});
+        self.emulator("/_emulator/tokens/expire", &body).await;
+    }
+
+    pub async fn remove_pixel(&self, business: &Business, pixel_id: &str) {
+        let url = format!(
+            "{}/_emulator/businesses/{}/pixels/{pixel_id}",
+            self.emulator_url, business.id
+        );
+        let answer = self.answer(self.http.delete(url)).await;
+        assert_eq!(answer.json()["removed"], 1);
+    }
+
+    /// Sets one attribute of a client item, as another writer would.
+    pub async fn set_client_status(&self, business: &Business, status: &str) {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.aws
+            .dynamodb
+            .update_item()
+            .table_name(TABLE)
+            .key("pk", AttributeValue::S(format!("CLIENT#{}", business.id)))
+            .key("sk", AttributeValue::S("CLIENT".into()))
+            .update_expression("SET #s = :s")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":s", AttributeValue::S(status.into()))
+            .send()
+            .await
+            .expect("update the client item");
+    }
+
     /// What the onboarding page does with the code `FB.login` returned.
     pub async fn post_code(&self, code: &str, state: &str) -> Answer {
         self.post_json("/oauth/code", &json!({"code": code, "state": state}))
@@ -184,10 +239,20 @@ impl Stack {
     }
 
     pub async fn new_business(&self) -> Business {
-        let body = self
-            .emulator("/_emulator/businesses", &json!({}))
-            .await
-            .json();
+        self.new_business_with_pixels(0, 0, false).await
+    }
+
+    /// A business with `owned` pixels of its own and `shared` ones shared with it; with
+    /// `empty_page`, each list serves an empty page (with `next`) after its first page.
+    pub async fn new_business_with_pixels(
+        &self,
+        owned: usize,
+        shared: usize,
+        empty_page: bool,
+    ) -> Business {
+        let spec =
+            json!({"owned_pixels": owned, "shared_pixels": shared, "empty_page": empty_page});
+        let body = self.emulator("/_emulator/businesses", &spec).await.json();
         Business {
             id: body["id"].as_str().expect("id").to_owned(),
             system_user_id: body["system_user_id"]

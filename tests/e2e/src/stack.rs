@@ -124,7 +124,9 @@ impl Stack {
 
         let aws = Aws::new(&moto_url).await;
         aws.create_table(TABLE).await?;
-        let app_secret = serde_json::json!({"app_secret": APP_SECRET, "webhook_verify_token": WEBHOOK_VERIFY_TOKEN});
+        let partner_token = partner_system_user_token(&emulator_url).await?;
+        let app_secret = serde_json::json!({"app_secret": APP_SECRET, "webhook_verify_token": WEBHOOK_VERIFY_TOKEN,
+            "partner_system_user_token": partner_token});
         aws.put_secret(APP_SECRET_ID, &app_secret.to_string())
             .await?;
 
@@ -209,6 +211,24 @@ impl Stack {
             _moto: moto,
         })
     }
+}
+
+/// The partner's own admin system user token, as the provider puts it in the app secret.
+async fn partner_system_user_token(emulator_url: &str) -> Result<String, String> {
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{emulator_url}/_emulator/partner-token"))
+        .json(&serde_json::json!({"app_id": APP_ID}))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| format!("partner token: {e}"))?
+        .json()
+        .await
+        .map_err(|e| format!("partner token: {e}"))?;
+    answer["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "partner token: no access_token".into())
 }
 
 fn start_emulator(port: Option<u16>, log_dir: &Path) -> Result<(Managed, u16), String> {

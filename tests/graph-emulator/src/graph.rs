@@ -48,10 +48,13 @@ enum Caller {
     Unknown,
 }
 
-struct Call {
-    method: String,
-    path: String,
-    params: HashMap<String, String>,
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    pub version: String,
+    /// The Host the client used, so `next` URLs point back the way it came.
+    pub host: String,
+    pub params: HashMap<String, String>,
 }
 
 pub async fn dispatch(
@@ -105,9 +108,17 @@ pub async fn dispatch(
         Caller::Unknown => (Some("unknown".to_owned()), None),
         Caller::Nobody => (None, None),
     };
+    // The Host the client used, so `next` URLs point back the way it came.
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_owned();
     let call = Call {
         method: effective,
         path,
+        version: version.clone(),
+        host,
         params,
     };
     let response = match fault.filter(|f| f.status.is_some() || f.error.is_some()) {
@@ -208,6 +219,12 @@ fn route(world: &mut World, call: &Call, caller: &Caller) -> Response {
         ("GET" | "POST", "/oauth/access_token") => exchange(world, &call.params),
         ("GET", "/debug_token") => debug_token(world, call, caller),
         ("GET", "/me") => with_user_token(world, call, caller, me),
+        ("GET", p) if p.ends_with("/owned_pixels") || p.ends_with("/client_pixels") => {
+            with_user_token(world, call, caller, crate::edges::pixels)
+        }
+        ("POST", p) if p.ends_with("/system_user_access_tokens") => {
+            with_user_token(world, call, caller, crate::edges::system_user_access_tokens)
+        }
         _ => graph_error(
             400,
             100,
@@ -300,6 +317,15 @@ fn exchange(world: &mut World, params: &HashMap<String, String>) -> Response {
     };
     if params.get("client_secret") != Some(&app.secret) {
         return oauth_error(1, None, "Error validating client secret.");
+    }
+    if params
+        .get("grant_type")
+        .is_some_and(|g| g == "fb_exchange_token")
+    {
+        return crate::edges::refresh(
+            world,
+            params.get("fb_exchange_token").map_or("", String::as_str),
+        );
     }
     let code_value = params.get("code").cloned().unwrap_or_default();
     let lifetime = world.code_lifetime;
@@ -398,7 +424,7 @@ fn debug_token(world: &mut World, call: &Call, caller: &Caller) -> Response {
     let expired = info.expires_at != 0 && info.expires_at <= crate::world::now_epoch();
     let mut data = json!({
         "app_id": info.app_id,
-        "type": if info.kind == TokenKind::SystemUser { "SYSTEM_USER" } else { "USER" },
+        "type": if info.kind == TokenKind::User { "USER" } else { "SYSTEM_USER" },
         "application": "Demo Partner Platform",
         "data_access_expires_at": 0,
         "expires_at": info.expires_at,

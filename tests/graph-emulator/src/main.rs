@@ -3,6 +3,7 @@
 
 mod control;
 mod dialog;
+mod edges;
 mod graph;
 mod world;
 
@@ -49,6 +50,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             post(control::add_fault).delete(control::clear_faults),
         )
         .route("/_emulator/tokens/invalidate", post(control::invalidate))
+        .route("/_emulator/tokens/expire", post(control::expire))
+        .route("/_emulator/partner-token", post(control::partner_token))
+        .route(
+            "/_emulator/businesses/{business}/pixels/{pixel}",
+            axum::routing::delete(control::remove_pixel),
+        )
         .route("/_emulator/requests", get(control::requests))
         .route("/_emulator/issued", get(control::issued))
         .route("/_emulator/settings", post(control::settings))

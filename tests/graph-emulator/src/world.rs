@@ -46,12 +46,20 @@ pub struct Business {
     pub pixels: Vec<Asset>,
     #[serde(default)]
     pub pages: Vec<Asset>,
+    /// Pixels other businesses shared with this one (`client_pixels`).
+    #[serde(default)]
+    pub shared_pixels: Vec<Asset>,
+    /// Serve an empty page (with `next`) after the first page of each pixel list.
+    #[serde(default)]
+    pub empty_page: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Asset {
     pub id: String,
     pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_business_id: Option<String>,
 }
 
 pub struct Code {
@@ -73,8 +81,12 @@ pub struct Token {
     pub scopes: Vec<String>,
     pub granular: Vec<(String, Option<Vec<String>>)>,
     pub issued_at: u64,
+    /// Order of issue, to find the newest.
+    pub issued_seq: u64,
     pub expires_at: u64,
     pub valid: bool,
+    /// Issued by a Login for Business login (not minted from another token).
+    pub bisu: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -82,6 +94,8 @@ pub struct Token {
 pub enum TokenKind {
     SystemUser,
     User,
+    /// The partner's own admin system user (for `fetch_only` recovery).
+    Partner,
 }
 
 /// An injected failure for the next `remaining` calls to `path`.
@@ -213,6 +227,28 @@ impl World {
         code
     }
 
+    pub fn business_mut(&mut self, id: &str) -> Option<&mut Business> {
+        self.businesses.iter_mut().find(|b| b.id == id)
+    }
+
+    /// Stores a token and returns its value.
+    pub fn add_token(&mut self, token: Token) -> String {
+        let value = format!("EAA{}", random_text(180));
+        self.tokens.insert(value.clone(), token);
+        value
+    }
+
+    /// The newest valid token a business's BISU login produced for an app.
+    pub fn current_bisu(&self, app_id: &str, business_id: &str) -> Option<String> {
+        self.tokens
+            .iter()
+            .filter(|(_, t)| {
+                t.bisu && t.valid && t.app_id == app_id && t.business_id == business_id
+            })
+            .max_by_key(|(_, t)| t.issued_seq)
+            .map(|(value, _)| value.clone())
+    }
+
     /// Mints the token a code stands for, as Meta does at the exchange.
     pub fn mint_token(
         &mut self,
@@ -231,6 +267,7 @@ impl World {
         let targets: Vec<String> = business
             .pixels
             .iter()
+            .chain(&business.shared_pixels)
             .chain(&business.pages)
             .map(|a| a.id.clone())
             .collect();
@@ -245,25 +282,24 @@ impl World {
             })
             .collect();
         let now = now_epoch();
-        let token = format!("EAA{}", random_text(180));
-        self.tokens.insert(
-            token.clone(),
-            Token {
-                app_id: app_id.into(),
-                kind: if config.kind == "bisu" {
-                    TokenKind::SystemUser
-                } else {
-                    TokenKind::User
-                },
-                business_id: business.id.clone(),
-                system_user_id: business.system_user_id.clone(),
-                scopes: config.scopes.clone(),
-                granular,
-                issued_at: now,
-                expires_at: config.token_expires_in.map_or(0, |s| now + s),
-                valid: true,
+        let seq = self.tokens.len() as u64;
+        let token = self.add_token(Token {
+            app_id: app_id.into(),
+            kind: if config.kind == "bisu" {
+                TokenKind::SystemUser
+            } else {
+                TokenKind::User
             },
-        );
+            business_id: business.id.clone(),
+            system_user_id: business.system_user_id.clone(),
+            scopes: config.scopes.clone(),
+            granular,
+            issued_at: now,
+            issued_seq: seq,
+            expires_at: config.token_expires_in.map_or(0, |s| now + s),
+            valid: true,
+            bisu: config.kind == "bisu",
+        });
         (token, config.token_expires_in)
     }
 

@@ -14,7 +14,7 @@ pub async fn every_token_call_carries_a_correct_appsecret_proof(stack: &Stack) {
         .filter(|r| {
             matches!(
                 r["token_kind"].as_str(),
-                Some("SystemUser" | "User" | "unknown")
+                Some("SystemUser" | "User" | "Partner" | "unknown")
             )
         })
         .collect();

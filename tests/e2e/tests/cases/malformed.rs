@@ -1,6 +1,7 @@
 //! A table of malformed requests: each answers 4xx with a clear message and changes nothing.
 
 use e2e::Stack;
+use serde_json::json;
 
 enum Send {
     Get(String),
@@ -298,5 +299,177 @@ pub async fn malformed_requests_get_4xx_and_change_nothing(stack: &Stack) {
         stack.counts().await,
         before,
         "malformed requests changed the table or the secrets"
+    );
+}
+
+/// Direct invocations and dataset routes that do not fit: `InvalidRequest` (or another clear
+/// refusal such as `ClientNotFound`), never `Internal`, and nothing changes.
+pub async fn malformed_invocations_are_refused_and_change_nothing(stack: &Stack) {
+    let business = stack.new_business().await;
+    super::onboarding::onboard_with_sdk(stack, &business, "acct-malformed-invoke").await;
+    let id = business.id.as_str();
+    let many: Vec<String> = (0..1000).map(|n| n.to_string()).collect();
+    let invocations: Vec<(&str, &str, serde_json::Value)> = vec![
+        ("token-fetch", "empty object", json!({})),
+        ("token-fetch", "array", json!([])),
+        ("token-fetch", "string", json!("client")),
+        ("token-fetch", "null", serde_json::Value::Null),
+        (
+            "token-fetch",
+            "id as number",
+            json!({"client_business_id": 123}),
+        ),
+        (
+            "token-fetch",
+            "id not numeric",
+            json!({"client_business_id": "12ab"}),
+        ),
+        ("token-fetch", "id empty", json!({"client_business_id": ""})),
+        (
+            "token-fetch",
+            "id too long",
+            json!({"client_business_id": "1".repeat(40)}),
+        ),
+        (
+            "token-fetch",
+            "unknown field",
+            json!({"client_business_id": id, "admin": true}),
+        ),
+        (
+            "token-fetch",
+            "scope not a list",
+            json!({"client_business_id": id, "scope": "ads_management"}),
+        ),
+        (
+            "token-fetch",
+            "scope empty",
+            json!({"client_business_id": id, "scope": []}),
+        ),
+        (
+            "token-fetch",
+            "scope huge",
+            json!({"client_business_id": id, "scope": many}),
+        ),
+        (
+            "token-fetch",
+            "scope bad name",
+            json!({"client_business_id": id, "scope": ["Ads Management"]}),
+        ),
+        (
+            "token-fetch",
+            "scope of numbers",
+            json!({"client_business_id": id, "scope": [1, 2]}),
+        ),
+        (
+            "token-fetch",
+            "assets without scope",
+            json!({"client_business_id": id, "assets": ["1"]}),
+        ),
+        (
+            "token-fetch",
+            "assets not numeric",
+            json!({"client_business_id": id, "scope": ["ads_management"], "assets": ["x"]}),
+        ),
+        (
+            "token-fetch",
+            "assets huge",
+            json!({"client_business_id": id, "scope": ["ads_management"], "assets": many}),
+        ),
+        (
+            "token-fetch",
+            "expiry flag a string",
+            json!({"client_business_id": id, "expires_in_60_days": "yes"}),
+        ),
+        (
+            "token-fetch",
+            "force_refresh a number",
+            json!({"client_business_id": id, "force_refresh": 1}),
+        ),
+        (
+            "token-fetch",
+            "unknown action",
+            json!({"action": "delete_everything"}),
+        ),
+        (
+            "token-fetch",
+            "sweep with an id",
+            json!({"action": "sweep", "client_business_id": id}),
+        ),
+        (
+            "token-fetch",
+            "page token (not built)",
+            json!({"client_business_id": id, "page_id": "1"}),
+        ),
+        (
+            "token-fetch",
+            "another business's id",
+            json!({"client_business_id": "123456789012345"}),
+        ),
+        (
+            "token-fetch",
+            "another business's id, granular",
+            json!({"client_business_id": "123456789012345", "scope": ["ads_management"]}),
+        ),
+        ("dataset-lookup", "empty object", json!({})),
+        (
+            "dataset-lookup",
+            "id not numeric",
+            json!({"client_business_id": "abc"}),
+        ),
+        (
+            "dataset-lookup",
+            "refresh a string",
+            json!({"client_business_id": id, "refresh": "yes"}),
+        ),
+        (
+            "dataset-lookup",
+            "unknown field",
+            json!({"client_business_id": id, "limit": 5}),
+        ),
+        ("dataset-lookup", "array", json!([id])),
+        (
+            "dataset-lookup",
+            "another business's id",
+            json!({"client_business_id": "123456789012345"}),
+        ),
+    ];
+    let requests = [
+        "/clients/abc/datasets".to_owned(),
+        format!("/clients/{id}/datasets?refresh=maybe"),
+        format!("/clients/{id}/datasets?refresh=true&refresh=false"),
+        format!("/clients/{}/datasets", "9".repeat(40)),
+        format!("/clients/{id}/datasets?refresh=%FF"),
+        format!("/clients/%20{id}"),
+    ];
+    let before = stack.counts().await;
+    let mut failures = Vec::new();
+    for (function, name, payload) in &invocations {
+        match stack.invoke(function, payload).await {
+            Err(kind) if kind != "Internal" => {}
+            other => failures.push(format!("{function} {name}: {other:?}")),
+        }
+    }
+    for path in &requests {
+        let answer = stack.get(path).await;
+        if !(400..500).contains(&answer.status) || !answer.body.contains("\"message\"") {
+            failures.push(format!("GET {path}: {} {}", answer.status, answer.body));
+        }
+    }
+    let wrong_method = stack
+        .post(&format!("/clients/{id}/datasets"), "application/json", "{}")
+        .await;
+    if wrong_method.status != 405 {
+        failures.push(format!("POST datasets: {}", wrong_method.status));
+    }
+    assert!(invocations.len() + requests.len() >= 25);
+    assert!(
+        failures.is_empty(),
+        "not refused cleanly:\n{}",
+        failures.join("\n")
+    );
+    assert_eq!(
+        stack.counts().await,
+        before,
+        "malformed invocations changed the table or the secrets"
     );
 }

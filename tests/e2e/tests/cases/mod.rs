@@ -1,9 +1,11 @@
 //! The cases, in the order they run; the log scan comes last so it sees every other case's logs.
 
+mod datasets;
 mod faults;
 mod hygiene;
 mod malformed;
 mod onboarding;
+mod tokens;
 
 use e2e::Stack;
 use std::future::Future;
@@ -31,7 +33,18 @@ pub fn all() -> Vec<(&'static str, Case)> {
         faults::graph_5xx_on_me_is_retried,
         faults::graph_unreachable_answers_503_and_stores_nothing,
         faults::aws_unreachable_answers_503_then_a_new_session_succeeds,
+        datasets::all_pages_of_both_lists_are_read_once_then_served_from_the_table,
+        datasets::refresh_rereads_graph_and_drops_a_removed_pixel,
+        datasets::an_invalidated_token_marks_the_client_for_reconnection,
+        datasets::throttling_answers_429_with_retry_after,
+        datasets::unknown_and_offboarded_clients_are_refused,
+        tokens::token_fetch_hands_out_the_onboarded_token_until_offboarded,
+        tokens::granular_tokens_are_minted_with_the_right_parameters_and_reused,
+        tokens::requests_beyond_the_grants_are_refused_without_calling_graph,
+        tokens::a_deleted_bisu_secret_is_recovered_with_fetch_only,
+        tokens::the_sweep_marks_dead_tokens_refreshes_expiring_ones_and_survives_failures,
         malformed::malformed_requests_get_4xx_and_change_nothing,
+        malformed::malformed_invocations_are_refused_and_change_nothing,
         hygiene::every_token_call_carries_a_correct_appsecret_proof,
         hygiene::no_token_or_code_in_any_requested_url,
         hygiene::logs_hold_no_token_code_secret_or_state,

@@ -1,0 +1,132 @@
+//! Maps `GET /clients/{id}[/datasets]` and `{"client_business_id", "refresh"?}` to `shared::datasets`.
+
+use lambda_http::http::Method;
+use lambda_http::lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Deserialize;
+use serde_json::Value;
+use shared::datasets;
+use shared::http::event::{Incoming, classify, to_event};
+use shared::http::{answer_error, error_json, json, query, request_span};
+use shared::ids::ClientBusinessId;
+use shared::secret_cache::SecretCache;
+use shared::{Deps, Error, Result, invoke};
+use tracing::Instrument;
+
+pub struct App {
+    deps: Deps,
+    cache: SecretCache,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LookupRequest {
+    client_business_id: String,
+    #[serde(default)]
+    refresh: bool,
+}
+
+/// The routes, parsed from the path.
+enum Route {
+    Datasets(ClientBusinessId),
+    Client(ClientBusinessId),
+}
+
+impl App {
+    pub fn new(deps: Deps) -> Self {
+        Self {
+            deps,
+            cache: SecretCache::default(),
+        }
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+        match classify(event.payload, event.context.clone()) {
+            Ok(Incoming::Http(req)) => Ok(to_event(self.http(*req).await)),
+            Ok(Incoming::Direct(payload)) => {
+                let span = tracing::info_span!("invocation", request_id = %event.context.request_id, client_business_id = tracing::field::Empty);
+                invoke::finish(self.direct(payload).instrument(span).await)
+            }
+            Err(err) => invoke::finish(Err(err)),
+        }
+    }
+
+    async fn direct(&self, payload: Value) -> Result<Value> {
+        let request: LookupRequest = invoke::parse(payload)?;
+        let id = ClientBusinessId::parse(&request.client_business_id)?;
+        tracing::Span::current().record("client_business_id", id.as_str());
+        let view = datasets::lookup(&self.deps, &self.cache, &id, request.refresh).await?;
+        Ok(serde_json::to_value(view).expect("views serialize"))
+    }
+
+    async fn http(&self, req: Request) -> Response<Body> {
+        let span = request_span(&req);
+        let result = self.route(&req).instrument(span.clone()).await;
+        let _entered = span.enter();
+        let response = result.unwrap_or_else(|err| answer_error(&err, error_json));
+        tracing::info!(status = response.status().as_u16(), "answered");
+        response
+    }
+
+    async fn route(&self, req: &Request) -> Result<Response<Body>> {
+        let route = parse_route(req.raw_http_path())?;
+        if req.method() != Method::GET {
+            return Err(Error::MethodNotAllowed);
+        }
+        let query = query(req)?;
+        match route {
+            Route::Datasets(id) => {
+                tracing::Span::current().record("client_business_id", id.as_str());
+                let refresh = match query.single("refresh", 5)? {
+                    None | Some("false") => false,
+                    Some("true") => true,
+                    Some(_) => {
+                        return Err(Error::InvalidRequest(
+                            "refresh must be true or false".into(),
+                        ));
+                    }
+                };
+                let view = datasets::lookup(&self.deps, &self.cache, &id, refresh).await?;
+                Ok(json(200, &view))
+            }
+            Route::Client(id) => {
+                tracing::Span::current().record("client_business_id", id.as_str());
+                Ok(json(200, &datasets::client_view(&self.deps, &id).await?))
+            }
+        }
+    }
+}
+
+fn parse_route(path: &str) -> Result<Route> {
+    let rest = path.strip_prefix("/clients/").ok_or(Error::RouteNotFound)?;
+    let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let id = ClientBusinessId::parse(id)?;
+    match tail {
+        "" => Ok(Route::Client(id)),
+        "datasets" => Ok(Route::Datasets(id)),
+        _ => Err(Error::RouteNotFound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_parse_ids_strictly() {
+        assert!(matches!(
+            parse_route("/clients/123/datasets"),
+            Ok(Route::Datasets(_))
+        ));
+        assert!(matches!(parse_route("/clients/123"), Ok(Route::Client(_))));
+        assert!(matches!(
+            parse_route("/clients/12a/datasets"),
+            Err(Error::InvalidRequest(_))
+        ));
+        assert!(matches!(
+            parse_route("/clients/123/tokens"),
+            Err(Error::RouteNotFound)
+        ));
+        assert!(matches!(parse_route("/other"), Err(Error::RouteNotFound)));
+    }
+}

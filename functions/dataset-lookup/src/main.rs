@@ -1,0 +1,12 @@
+//! dataset-lookup: a client's datasets and record, over HTTP and by direct invocation.
+
+mod handler;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::logging::init();
+    let deps = shared::Deps::from_env().await?;
+    // Lives as long as the process: every invocation borrows it.
+    let app: &'static handler::App = Box::leak(Box::new(handler::App::new(deps)));
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(move |event| app.handle(event))).await
+}

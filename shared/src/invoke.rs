@@ -1,0 +1,45 @@
+//! Direct invocations: JSON in, JSON out, errors as Lambda errors with a stable `errorType`.
+
+use lambda_http::lambda_runtime::Diagnostic;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+impl From<Error> for Diagnostic {
+    fn from(err: Error) -> Self {
+        Diagnostic {
+            error_type: err.error_type().to_owned(),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+/// The payload as `T`; a payload that does not fit is `InvalidRequest` with a message that
+/// names what was expected, never the value sent.
+pub fn parse<T: DeserializeOwned>(payload: Value) -> Result<T> {
+    if !payload.is_object() {
+        return Err(Error::InvalidRequest(
+            "the invocation payload must be a JSON object".into(),
+        ));
+    }
+    serde_json::from_value(payload).map_err(|e| {
+        Error::InvalidRequest(format!(
+            "the invocation payload is not as expected: {}",
+            crate::http::describe_json_error(&e)
+        ))
+    })
+}
+
+/// Logs how an invocation ended and turns the error into what Lambda reports.
+pub fn finish(result: Result<Value>) -> Result<Value, Diagnostic> {
+    result.map_err(|err| {
+        match err.http_status() {
+            500.. => {
+                tracing::error!(error = %err, error_type = err.error_type(), "invocation failed")
+            }
+            _ => tracing::info!(error = %err, error_type = err.error_type(), "invocation refused"),
+        }
+        err.into()
+    })
+}
