@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell echo '$(PY_TOOLS)' | sha1sum | cut -c1-12)
 # cargo lambda watch builds into its own target folder, so it never waits on cargo test's lock.
 STACK_TARGET := target/stack
 
-.PHONY: dev test venv build-stack lint unit e2e clean
+.PHONY: dev test venv build-stack lint unit e2e bench clean
 
 venv: $(STAMP)
 
@@ -43,6 +43,11 @@ e2e: venv build-stack
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo test -p e2e --test e2e
 
 test: venv lint unit e2e
+
+# Benchmarks: token-fetch's warm and cold paths against the local stack (not part of `make test`).
+bench: venv build-stack
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" GRAPH_EMULATOR="$(CURDIR)/target/debug/graph-emulator" \
+		cargo bench -p e2e --bench token_fetch
 
 clean:
 	rm -rf $(VENV) .stack target

@@ -1,7 +1,7 @@
 //! Everything a function needs, built once per cold start and borrowed by every request.
 
-use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,7 +35,12 @@ impl Deps {
             .timeout_config(timeouts)
             .load()
             .await;
-        let vault = SecretsManagerVault::new(aws_sdk_secretsmanager::Client::new(&aws));
+        Self::new(config, &aws).await
+    }
+
+    /// Builds everything from a configuration and an AWS SDK configuration.
+    pub async fn new(config: Config, aws: &SdkConfig) -> Result<Self> {
+        let vault = SecretsManagerVault::new(aws_sdk_secretsmanager::Client::new(aws));
         let app_secrets = vault.read_app_secrets(&config.app_secret_id).await?;
         let graph = GraphClient::new(
             config.graph_base_url.clone(),
@@ -45,7 +50,7 @@ impl Deps {
             RetryPolicy::default(),
         )?;
         let store = DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&aws),
+            aws_sdk_dynamodb::Client::new(aws),
             config.table_name.clone(),
         );
         Ok(Self {

@@ -16,16 +16,21 @@ pub struct Aws {
     pub secrets: aws_sdk_secretsmanager::Client,
 }
 
+/// An SDK configuration for the local endpoint with the fake credentials.
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            ACCESS_KEY, SECRET_KEY, None, None, "e2e",
+        ))
+        .load()
+        .await
+}
+
 impl Aws {
     pub async fn new(endpoint: &str) -> Self {
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(aws_config::Region::new(REGION))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                ACCESS_KEY, SECRET_KEY, None, None, "e2e",
-            ))
-            .load()
-            .await;
+        let config = sdk_config(endpoint).await;
         Self {
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             secrets: aws_sdk_secretsmanager::Client::new(&config),

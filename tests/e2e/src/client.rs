@@ -170,6 +170,15 @@ impl Stack {
             .expect("update the client item");
     }
 
+    /// Onboards `business` through the JavaScript SDK flow and returns the JSON answer.
+    pub async fn onboard(&self, business: &Business, partner_ref: &str) -> (Session, Value) {
+        let session = self.create_session(partner_ref).await;
+        let code = self.issue_code(business, None).await;
+        let answer = self.post_code(&code, &session.state).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        (session, answer.json())
+    }
+
     /// What the onboarding page does with the code `FB.login` returned.
     pub async fn post_code(&self, code: &str, state: &str) -> Answer {
         self.post_json("/oauth/code", &json!({"code": code, "state": state}))

@@ -35,6 +35,7 @@ pub struct StackOptions {
 pub struct Stack {
     pub invoke_url: String,
     pub emulator_url: String,
+    pub moto_url: String,
     pub aws: Aws,
     pub aws_proxy: Proxy,
     pub graph_proxy: Proxy,
@@ -200,6 +201,7 @@ impl Stack {
         Ok(Self {
             invoke_url,
             emulator_url,
+            moto_url,
             aws,
             aws_proxy,
             graph_proxy,
@@ -232,7 +234,10 @@ async fn partner_system_user_token(emulator_url: &str) -> Result<String, String>
 }
 
 fn start_emulator(port: Option<u16>, log_dir: &Path) -> Result<(Managed, u16), String> {
-    let binary = bin_dir().join("graph-emulator");
+    // `GRAPH_EMULATOR` names it when this program is built in another profile (benchmarks).
+    let binary = std::env::var_os("GRAPH_EMULATOR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| bin_dir().join("graph-emulator"));
     let mut cmd = Command::new(&binary);
     cmd.args(["--port", &port.unwrap_or(0).to_string()])
         .stdout(Stdio::piped())

@@ -41,6 +41,13 @@ async fn main() {
     println!(
         "New session:      curl -s -X POST {url}/onboarding/sessions -H 'content-type: application/json' -d '{{\"partner_ref\":\"demo\"}}'"
     );
+    let demo = "3000000000000001";
+    println!(
+        "Datasets:         curl -s {url}/clients/{demo}/datasets   (once Demo Coffee Roasters is connected)"
+    );
+    println!(
+        "Token:            curl -s {url}/2015-03-31/functions/token-fetch/invocations -d '{{\"client_business_id\":\"{demo}\"}}'"
+    );
     println!(
         "Graph emulator:   {}  (request log: /_emulator/requests)",
         stack.emulator_url

@@ -26,11 +26,7 @@ pub async fn onboard_with_sdk(
     business: &Business,
     partner_ref: &str,
 ) -> (Session, Value) {
-    let session = stack.create_session(partner_ref).await;
-    let code = stack.issue_code(business, None).await;
-    let answer = stack.post_code(&code, &session.state).await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    (session, answer.json())
+    stack.onboard(business, partner_ref).await
 }
 
 /// The stored BISU secret of a business, checked to be exactly DESIGN's JSON.
