@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::graph::Auth;
 use crate::ids::ClientBusinessId;
 use crate::secret_cache::SecretCache;
-use crate::store::{ClientItem, DatasetItem, Ownership, client_pk, dataset_sk};
+use crate::store::{ClientItem, Dataset, DatasetItem, Ownership, client_pk, dataset_sk};
 use crate::tokens;
 
 /// Datasets asked for per page. Meta does not document the maximum; 100 is accepted widely.
@@ -44,25 +44,11 @@ struct OwnerBusiness {
 #[derive(Serialize)]
 pub struct DatasetsView {
     pub client_business_id: ClientBusinessId,
-    pub datasets: Vec<DatasetView>,
+    pub datasets: Vec<Dataset>,
     pub count: usize,
     pub fetched_at: String,
     /// `cache` (the table) or `graph` (read just now).
     pub source: &'static str,
-}
-
-#[derive(Serialize)]
-pub struct DatasetView {
-    pub id: String,
-    pub name: Option<String>,
-    pub ownership: Ownership,
-    pub permitted_tasks: Vec<String>,
-    pub creation_time: Option<String>,
-    pub last_fired_time: Option<String>,
-    pub is_unavailable: Option<bool>,
-    pub owner_business_id: Option<String>,
-    pub owner_business_name: Option<String>,
-    pub data_use_setting: Option<String>,
 }
 
 pub async fn lookup(
@@ -127,7 +113,7 @@ async fn refresh_from_graph(
         .get_datasets(id)
         .await?
         .into_iter()
-        .filter(|old| !seen.contains(&old.id))
+        .filter(|old| !seen.contains(&old.dataset.id))
         .map(|old| (old.pk, old.sk))
         .collect();
     deps.store.write_datasets(&datasets, &stale).await?;
@@ -152,16 +138,18 @@ fn item(id: &ClientBusinessId, pixel: GraphPixel, ownership: Ownership, now: i64
     DatasetItem {
         pk: client_pk(id),
         sk: dataset_sk(&pixel.id),
-        id: pixel.id,
-        name: pixel.name,
-        ownership,
-        permitted_tasks: pixel.permitted_tasks,
-        creation_time: pixel.creation_time,
-        last_fired_time: pixel.last_fired_time,
-        is_unavailable: pixel.is_unavailable,
-        owner_business_id: owner_id,
-        owner_business_name: owner_name,
-        data_use_setting: pixel.data_use_setting,
+        dataset: Dataset {
+            id: pixel.id,
+            name: pixel.name,
+            ownership,
+            permitted_tasks: pixel.permitted_tasks,
+            creation_time: pixel.creation_time,
+            last_fired_time: pixel.last_fired_time,
+            is_unavailable: pixel.is_unavailable,
+            owner_business_id: owner_id,
+            owner_business_name: owner_name,
+            data_use_setting: pixel.data_use_setting,
+        },
         fetched_at: now,
     }
 }
@@ -172,21 +160,7 @@ fn view(
     fetched_at: i64,
     source: &'static str,
 ) -> DatasetsView {
-    let datasets: Vec<DatasetView> = items
-        .into_iter()
-        .map(|d| DatasetView {
-            id: d.id,
-            name: d.name,
-            ownership: d.ownership,
-            permitted_tasks: d.permitted_tasks,
-            creation_time: d.creation_time,
-            last_fired_time: d.last_fired_time,
-            is_unavailable: d.is_unavailable,
-            owner_business_id: d.owner_business_id,
-            owner_business_name: d.owner_business_name,
-            data_use_setting: d.data_use_setting,
-        })
-        .collect();
+    let datasets: Vec<Dataset> = items.into_iter().map(|item| item.dataset).collect();
     DatasetsView {
         client_business_id: id.clone(),
         count: datasets.len(),

@@ -70,11 +70,9 @@ pub enum Ownership {
     Shared,
 }
 
-/// `CLIENT#{id}` / `DATASET#{pixel_id}`: one Conversions API dataset (pixel).
+/// One Conversions API dataset (pixel) of a client business, as callers see it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DatasetItem {
-    pub pk: String,
-    pub sk: String,
+pub struct Dataset {
     pub id: String,
     pub name: Option<String>,
     pub ownership: Ownership,
@@ -85,6 +83,15 @@ pub struct DatasetItem {
     pub owner_business_id: Option<String>,
     pub owner_business_name: Option<String>,
     pub data_use_setting: Option<String>,
+}
+
+/// `CLIENT#{id}` / `DATASET#{pixel_id}`: a dataset and when it was read from Graph.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatasetItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(flatten)]
+    pub dataset: Dataset,
     pub fetched_at: i64,
 }
 

@@ -184,16 +184,8 @@ pub fn system_user_access_tokens(
         return not_visible(&business_id);
     };
     let is_partner = info.kind == TokenKind::Partner;
-    if !is_partner && info.business_id != business_id {
-        return graph_error(
-            400,
-            200,
-            None,
-            "(#200) Requires business_management permission to manage the object",
-            "OAuthException",
-        );
-    }
-    if !info.scopes.iter().any(|s| s == "business_management") {
+    let manages = is_partner || info.business_id == business_id;
+    if !manages || !info.scopes.iter().any(|s| s == "business_management") {
         return graph_error(
             400,
             200,
@@ -296,13 +288,7 @@ pub fn system_user_access_tokens(
 /// `grant_type=fb_exchange_token`: a fresh 60-day token with the same grants.
 pub fn refresh(world: &mut World, old: &str) -> Response {
     let Some(info) = world.tokens.get(old).cloned().filter(|t| t.valid) else {
-        return graph_error(
-            400,
-            190,
-            None,
-            "Invalid OAuth access token - Cannot parse access_token",
-            "OAuthException",
-        );
+        return crate::graph::unparsable_token();
     };
     let now = now_epoch();
     let renewed = Token {

@@ -28,6 +28,17 @@ pub fn graph_error(
     json_response(status, json!({ "error": error }))
 }
 
+/// Graph's answer to a token it cannot read.
+pub fn unparsable_token() -> Response {
+    graph_error(
+        400,
+        190,
+        None,
+        "Invalid OAuth access token - Cannot parse access_token",
+        "OAuthException",
+    )
+}
+
 fn oauth_error(code: i64, subcode: Option<i64>, message: &str) -> Response {
     graph_error(400, code, subcode, message, "OAuthException")
 }
@@ -251,15 +262,7 @@ fn with_user_token(
                 "An active access token must be used to query information about the current user.",
             );
         }
-        _ => {
-            return graph_error(
-                400,
-                190,
-                None,
-                "Invalid OAuth access token - Cannot parse access_token",
-                "OAuthException",
-            );
-        }
+        _ => return unparsable_token(),
     };
     if !info.valid {
         return graph_error(
