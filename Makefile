@@ -21,7 +21,7 @@ $(STAMP):
 	$(VENV)/bin/pip install --quiet $(PY_TOOLS)
 	@touch $@
 
-FUNCTIONS := oauth-callback dataset-lookup token-fetch
+FUNCTIONS := oauth-callback dataset-lookup token-fetch offboarding
 
 # The functions as cargo lambda watch will run them (one at a time, as `cargo run --bin`
 # resolves features per binary), plus the emulator and harness binaries.

@@ -29,6 +29,10 @@ pub struct Config {
     pub session_ttl: Duration,
     /// How long datasets read from Graph are served from the table.
     pub dataset_cache_max_age: Duration,
+    /// The partner's Business Manager id, for On-Behalf-Of relationships.
+    pub partner_business_id: Option<String>,
+    /// How old a `signed_request` may be.
+    pub signed_request_max_age: Duration,
 }
 
 /// What `oauth-callback` needs on top of [`Config`].
@@ -58,6 +62,14 @@ impl Config {
                 .transpose()
         };
 
+        let seconds = |name: &str, default: u64| -> Result<Duration, Error> {
+            get(name)
+                .map_or(Ok(default), |raw| {
+                    raw.parse()
+                        .map_err(|_| invalid(name, "must be a number of seconds"))
+                })
+                .map(Duration::from_secs)
+        };
         let graph_version =
             get("GRAPH_API_VERSION").unwrap_or_else(|| DEFAULT_GRAPH_VERSION.into());
         if !is_graph_version(&graph_version) {
@@ -91,13 +103,22 @@ impl Config {
             success_redirect_url: url("SUCCESS_REDIRECT_URL", None)?,
             public_base_url: url("PUBLIC_BASE_URL", None)?,
             session_ttl: Duration::from_secs(15 * 60),
-            dataset_cache_max_age: Duration::from_secs(match get("DATASET_CACHE_MAX_AGE_SECS") {
-                Some(raw) => raw.parse().map_err(|_| {
-                    invalid("DATASET_CACHE_MAX_AGE_SECS", "must be a number of seconds")
-                })?,
-                None => 3600,
-            }),
+            dataset_cache_max_age: seconds("DATASET_CACHE_MAX_AGE_SECS", 3600)?,
+            partner_business_id: get("PARTNER_BUSINESS_ID"),
+            signed_request_max_age: seconds("SIGNED_REQUEST_MAX_AGE_SECS", 3600)?,
         })
+    }
+
+    /// Where the data-deletion status pages live; required by offboarding.
+    pub fn deletion_status_base(&self) -> Result<String, Error> {
+        let base = self
+            .public_base_url
+            .as_ref()
+            .ok_or_else(|| missing("PUBLIC_BASE_URL"))?;
+        Ok(format!(
+            "{}/meta/data-deletion/",
+            base.as_str().trim_end_matches('/')
+        ))
     }
 
     /// The settings onboarding cannot run without.

@@ -12,6 +12,8 @@ pub enum Error {
     UnsupportedMediaType(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("{0}")]
+    Unauthorized(String),
     #[error("route not found")]
     RouteNotFound,
     #[error("method not allowed on this route")]
@@ -30,6 +32,8 @@ pub enum Error {
     CodeRejected(CodeProblem),
     #[error("the login did not produce a usable business token: {0}")]
     LoginRejected(String),
+    #[error("no deletion request has this confirmation code")]
+    DeletionNotFound,
     #[error("client business not found")]
     ClientNotFound,
     #[error("client business has been offboarded")]
@@ -70,7 +74,9 @@ impl Error {
             Self::InvalidRequest(_)
             | Self::UnsupportedMediaType(_)
             | Self::PayloadTooLarge(_)
+            | Self::Unauthorized(_)
             | Self::RouteNotFound
+            | Self::DeletionNotFound
             | Self::MethodNotAllowed
             | Self::SessionNotFound
             | Self::SessionExpired
@@ -93,8 +99,12 @@ impl Error {
     pub fn http_status(&self) -> u16 {
         match self {
             Self::InvalidRequest(_) | Self::CodeRejected(_) | Self::LoginRejected(_) => 400,
+            Self::Unauthorized(_) => 401,
             Self::ConsentDenied { .. } | Self::PermissionDenied { .. } => 403,
-            Self::RouteNotFound | Self::SessionNotFound | Self::ClientNotFound => 404,
+            Self::RouteNotFound
+            | Self::DeletionNotFound
+            | Self::SessionNotFound
+            | Self::ClientNotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::SessionInProgress | Self::NeedsReconnect => 409,
             Self::SessionExpired | Self::ClientOffboarded => 410,

@@ -12,6 +12,7 @@ pub mod http;
 pub mod ids;
 pub mod invoke;
 pub mod logging;
+pub mod offboarding;
 pub mod onboarding;
 pub mod secret_cache;
 pub mod signatures;

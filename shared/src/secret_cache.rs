@@ -85,6 +85,12 @@ mod tests {
                 version_id: version,
             })
         }
+        async fn names_under(&self, _: &str) -> Result<Vec<String>> {
+            unreachable!("not used by the cache")
+        }
+        async fn force_delete(&self, _: &str) -> Result<()> {
+            unreachable!("not used by the cache")
+        }
         async fn get_token(
             &self,
             name: &str,

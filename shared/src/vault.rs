@@ -76,6 +76,10 @@ pub trait TokenVault: Send + Sync {
     /// One version of a token secret (the current one when `version` is `None`);
     /// `None` when the secret or that version does not exist.
     async fn get_token(&self, name: &str, version: Option<&str>) -> Result<Option<TokenSecret>>;
+    /// Names of the secrets that start with `prefix`.
+    async fn names_under(&self, prefix: &str) -> Result<Vec<String>>;
+    /// Deletes a secret at once, without a recovery window; a missing one is fine.
+    async fn force_delete(&self, name: &str) -> Result<()>;
 }
 
 pub struct SecretsManagerVault {
@@ -98,14 +102,19 @@ impl SecretsManagerVault {
         let version = match created {
             Ok(out) => out.version_id,
             Err(err) if err.code() == Some("ResourceExistsException") => {
+                self.put_version(name, value).await?
+            }
+            // A secret still being deleted (re-onboarding right after offboarding): bring it back.
+            Err(err) if err.code() == Some("InvalidRequestException") => {
                 self.client
-                    .put_secret_value()
+                    .restore_secret()
                     .secret_id(name)
-                    .secret_string(value)
                     .send()
                     .await
-                    .map_err(|e| Error::storage("storing a token", e.into_service_error()))?
-                    .version_id
+                    .map_err(|e| {
+                        Error::storage("restoring a token secret", e.into_service_error())
+                    })?;
+                self.put_version(name, value).await?
             }
             Err(err) => return Err(Error::storage("storing a token", err.into_service_error())),
         };
@@ -113,6 +122,18 @@ impl SecretsManagerVault {
             name: name.to_owned(),
             version_id: version.unwrap_or_default(),
         })
+    }
+
+    async fn put_version(&self, name: &str, value: String) -> Result<Option<String>> {
+        Ok(self
+            .client
+            .put_secret_value()
+            .secret_id(name)
+            .secret_string(value)
+            .send()
+            .await
+            .map_err(|e| Error::storage("storing a token", e.into_service_error()))?
+            .version_id)
     }
 
     async fn get_string(
@@ -155,6 +176,28 @@ impl TokenVault for SecretsManagerVault {
         self.put_string(name, token_json(secret)).await
     }
 
+    async fn names_under(&self, prefix: &str) -> Result<Vec<String>> {
+        self.list_names(prefix).await
+    }
+
+    async fn force_delete(&self, name: &str) -> Result<()> {
+        let deleted = self
+            .client
+            .delete_secret()
+            .secret_id(name)
+            .force_delete_without_recovery(true)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(()),
+            Err(err) => Err(Error::storage(
+                "deleting a token secret",
+                err.into_service_error(),
+            )),
+        }
+    }
+
     async fn get_token(&self, name: &str, version: Option<&str>) -> Result<Option<TokenSecret>> {
         self.get_string(name, version, "reading a token")
             .await?
@@ -163,6 +206,40 @@ impl TokenVault for SecretsManagerVault {
                     .map_err(|_| Error::Internal(format!("secret {name} is not a token secret")))
             })
             .transpose()
+    }
+}
+
+impl SecretsManagerVault {
+    async fn list_names(&self, prefix: &str) -> Result<Vec<String>> {
+        use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
+        let filter = Filter::builder()
+            .key(FilterNameStringType::Name)
+            .values(prefix)
+            .build();
+        let mut names = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .client
+                .list_secrets()
+                .filters(filter.clone())
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| Error::storage("listing secrets", e.into_service_error()))?;
+            // The name filter matches prefixes of words too: keep exact prefixes only.
+            names.extend(
+                out.secret_list
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|s| s.name)
+                    .filter(|n| n.starts_with(prefix)),
+            );
+            token = out.next_token;
+            if token.is_none() {
+                return Ok(names);
+            }
+        }
     }
 }
 

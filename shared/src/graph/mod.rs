@@ -174,6 +174,28 @@ impl GraphClient {
         Ok(minted.access_token)
     }
 
+    /// `DELETE /{partner_bm}/managed_businesses?existing_client_business_id=`: ends the
+    /// On-Behalf-Of relationship with a client business.
+    pub async fn remove_managed_business(
+        &self,
+        partner_business_id: &str,
+        client: &ClientBusinessId,
+        token: &SecretString,
+    ) -> Result<(), GraphError> {
+        let url = self.endpoint(&format!("{partner_business_id}/managed_businesses"));
+        let params = [("existing_client_business_id", client.to_string())];
+        let _: serde_json::Value = self
+            .send(
+                Method::DELETE,
+                url,
+                &params,
+                Auth::Token(token),
+                Carry::Query,
+            )
+            .await?;
+        Ok(())
+    }
+
     /// A fresh 60-day token for `token` (`grant_type=fb_exchange_token`), sent as a form body.
     pub async fn refresh_token(&self, token: &SecretString) -> Result<ExchangedToken, GraphError> {
         let params = [

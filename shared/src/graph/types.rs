@@ -60,6 +60,14 @@ impl DebugToken {
     pub fn expiry_epoch(&self) -> Option<i64> {
         self.expires_at.filter(|t| *t > 0)
     }
+
+    /// Scope -> asset ids, for the scopes Meta limited to some assets.
+    pub fn granted_assets(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        self.granular_scopes
+            .iter()
+            .filter_map(|g| Some((g.scope.clone(), g.target_ids.clone()?)))
+            .collect()
+    }
 }
 
 /// One permission and, when it is limited to some assets, their ids.

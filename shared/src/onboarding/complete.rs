@@ -180,7 +180,7 @@ async fn onboard(
             partner_ref: session.partner_ref.clone(),
             system_user_id: system_user_id.clone(),
             scopes: debug.scopes.clone(),
-            granted_assets: granted_assets(&debug),
+            granted_assets: debug.granted_assets(),
             token_expires_at: expires_at,
             bisu_secret_name: stored.name.clone(),
             bisu_secret_version: stored.version_id.clone(),
@@ -226,13 +226,4 @@ fn check_token(deps: &Deps, debug: &DebugToken) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Scope -> asset ids for the scopes Meta limited to some assets.
-fn granted_assets(debug: &DebugToken) -> BTreeMap<String, Vec<String>> {
-    debug
-        .granular_scopes
-        .iter()
-        .filter_map(|g| Some((g.scope.clone(), g.target_ids.clone()?)))
-        .collect()
 }

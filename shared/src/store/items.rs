@@ -199,3 +199,35 @@ impl EventItem {
         }
     }
 }
+
+/// `WEBHOOK#{sha256 of body}` / `WEBHOOK`: one delivery, so a repeat does no second work.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WebhookReceipt {
+    pub pk: String,
+    pub sk: String,
+    pub status: String,
+    pub received_at: String,
+    pub expires_at_epoch: i64,
+}
+
+pub fn webhook_pk(body_hash: &str) -> String {
+    format!("WEBHOOK#{body_hash}")
+}
+pub const WEBHOOK_SK: &str = "WEBHOOK";
+
+/// `DELETION#{confirmation_code}` / `DELETION`: a data-deletion request and how it went.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeletionItem {
+    pub pk: String,
+    pub sk: String,
+    pub confirmation_code: String,
+    pub status: String,
+    pub clients: Vec<String>,
+    pub requested_at: String,
+    pub completed_at: Option<String>,
+}
+
+pub fn deletion_pk(code: &str) -> String {
+    format!("DELETION#{code}")
+}
+pub const DELETION_SK: &str = "DELETION";

@@ -77,6 +77,23 @@ pub trait StateStore: Send + Sync {
     async fn put_token(&self, token: &TokenItem, event: &EventItem) -> Result<()>;
     /// Active clients, `limit` items read at a time, from `start` on.
     async fn active_clients(&self, start: Option<&ScanCursor>, limit: i32) -> Result<ClientPage>;
+    /// Keys of the items under a client whose sort key starts with `prefix`.
+    async fn child_keys(
+        &self,
+        id: &ClientBusinessId,
+        prefix: &str,
+    ) -> Result<Vec<(String, String)>>;
+    async fn delete_keys(&self, keys: &[(String, String)]) -> Result<()>;
+    async fn put_event(&self, event: &EventItem) -> Result<()>;
+    /// Records a delivery as being handled; `false` when it was seen before.
+    async fn claim_receipt(&self, receipt: &WebhookReceipt) -> Result<bool>;
+    async fn finish_receipt(&self, body_hash: &str) -> Result<()>;
+    /// Forgets a delivery whose handling failed, so Meta's retry is handled.
+    async fn drop_receipt(&self, body_hash: &str) -> Result<()>;
+    async fn put_deletion(&self, deletion: &DeletionItem) -> Result<()>;
+    async fn get_deletion(&self, code: &str) -> Result<Option<DeletionItem>>;
+    /// Clients whose business integration system user is `system_user_id`.
+    async fn clients_of_system_user(&self, system_user_id: &str) -> Result<Vec<ClientItem>>;
 }
 
 pub struct DynamoStore {
@@ -336,6 +353,139 @@ impl StateStore for DynamoStore {
             start = out.last_evaluated_key;
             if start.is_none() {
                 return Ok(datasets);
+            }
+        }
+    }
+
+    async fn child_keys(
+        &self,
+        id: &ClientBusinessId,
+        prefix: &str,
+    ) -> Result<Vec<(String, String)>> {
+        let context = "listing a client's items";
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", AttributeValue::S(client_pk(id)))
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+                .projection_expression("pk, sk")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| Error::storage(context, e.into_service_error()))?;
+            for item in out.items.unwrap_or_default() {
+                let text = |k: &str| {
+                    item.get(k)
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                keys.push((text("pk"), text("sk")));
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(keys);
+            }
+        }
+    }
+
+    async fn delete_keys(&self, keys: &[(String, String)]) -> Result<()> {
+        self.write_datasets(&[], keys).await
+    }
+
+    async fn put_event(&self, event: &EventItem) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(event)))
+            .send()
+            .await
+            .map_err(|e| Error::storage("writing an audit event", e.into_service_error()))?;
+        Ok(())
+    }
+
+    async fn claim_receipt(&self, receipt: &WebhookReceipt) -> Result<bool> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(receipt)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(err) => Err(Error::storage(
+                "recording a webhook delivery",
+                err.into_service_error(),
+            )),
+        }
+    }
+
+    async fn finish_receipt(&self, body_hash: &str) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(webhook_pk(body_hash), WEBHOOK_SK)))
+            .update_expression("SET #status = :done")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":done", AttributeValue::S("done".into()))
+            .send()
+            .await
+            .map_err(|e| Error::storage("finishing a webhook delivery", e.into_service_error()))?;
+        Ok(())
+    }
+
+    async fn drop_receipt(&self, body_hash: &str) -> Result<()> {
+        self.delete_keys(&[(webhook_pk(body_hash), WEBHOOK_SK.to_owned())])
+            .await
+    }
+
+    async fn put_deletion(&self, deletion: &DeletionItem) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(deletion)))
+            .send()
+            .await
+            .map_err(|e| Error::storage("recording a deletion request", e.into_service_error()))?;
+        Ok(())
+    }
+
+    async fn get_deletion(&self, code: &str) -> Result<Option<DeletionItem>> {
+        self.get_item(deletion_pk(code), DELETION_SK, "reading a deletion request")
+            .await
+    }
+
+    async fn clients_of_system_user(&self, system_user_id: &str) -> Result<Vec<ClientItem>> {
+        // Rare callbacks: a filtered scan beats keeping an index for them.
+        let context = "finding a system user's clients";
+        let mut clients = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("sk = :client AND system_user_id = :user")
+                .expression_attribute_values(":client", AttributeValue::S(CLIENT_SK.into()))
+                .expression_attribute_values(":user", AttributeValue::S(system_user_id.into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| Error::storage(context, e.into_service_error()))?;
+            for item in out.items.unwrap_or_default() {
+                clients.push(from_item(item, context)?);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(clients);
             }
         }
     }

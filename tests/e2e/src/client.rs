@@ -131,6 +131,29 @@ impl Stack {
         }
     }
 
+    /// A control call to the emulator, answering its JSON.
+    pub async fn emulator_json(&self, path: &str, body: &Value) -> Value {
+        let answer = self.emulator(path, body).await;
+        assert!(
+            answer.status < 300,
+            "{path}: {} {}",
+            answer.status,
+            answer.body
+        );
+        answer.json()
+    }
+
+    /// The secrets held for a client business.
+    pub async fn client_secrets(&self, business: &Business) -> Vec<String> {
+        let prefix = format!("{}/clients/{}/", crate::stack::SECRET_PREFIX, business.id);
+        self.aws
+            .secret_names()
+            .await
+            .into_iter()
+            .filter(|n| n.starts_with(&prefix))
+            .collect()
+    }
+
     pub async fn invalidate_tokens(&self, business: &Business) {
         self.emulator(
             "/_emulator/tokens/invalidate",
@@ -154,7 +177,7 @@ impl Stack {
     }
 
     /// Sets one attribute of a client item, as another writer would.
-    pub async fn set_client_status(&self, business: &Business, status: &str) {
+    pub async fn set_client_field(&self, business: &Business, field: &str, value: &str) {
         use aws_sdk_dynamodb::types::AttributeValue;
         self.aws
             .dynamodb
@@ -162,12 +185,34 @@ impl Stack {
             .table_name(TABLE)
             .key("pk", AttributeValue::S(format!("CLIENT#{}", business.id)))
             .key("sk", AttributeValue::S("CLIENT".into()))
-            .update_expression("SET #s = :s")
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":s", AttributeValue::S(status.into()))
+            .update_expression("SET #f = :v")
+            .expression_attribute_names("#f", field)
+            .expression_attribute_values(":v", AttributeValue::S(value.into()))
             .send()
             .await
             .expect("update the client item");
+    }
+
+    pub async fn set_client_status(&self, business: &Business, status: &str) {
+        self.set_client_field(business, "status", status).await;
+    }
+
+    /// A JSON POST with extra headers, e.g. a webhook signature.
+    pub async fn post_with_headers(
+        &self,
+        path: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.invoke_url))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.answer(request).await
     }
 
     /// Onboards `business` through the JavaScript SDK flow and returns the JSON answer.

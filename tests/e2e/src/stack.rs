@@ -20,6 +20,7 @@ pub const WEBHOOK_VERIFY_TOKEN: &str = "demo-webhook-verify-token";
 pub const TABLE: &str = "meta-login-local";
 pub const SECRET_PREFIX: &str = "meta-login/local";
 pub const APP_SECRET_ID: &str = "meta-login/local/app";
+pub const PARTNER_BUSINESS_ID: &str = "7000000000000001";
 
 pub struct StackOptions {
     /// Ports for people to remember; `None` picks free ones.
@@ -282,6 +283,7 @@ fn write_env_file(
         ("LOGIN_DIALOG_BASE_URL", emulator_url.to_owned()),
         ("JS_SDK_URL", format!("{emulator_url}/sdk.js")),
         ("PUBLIC_BASE_URL", invoke_url.to_owned()),
+        ("PARTNER_BUSINESS_ID", PARTNER_BUSINESS_ID.to_owned()),
         ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{aws_port}")),
         ("AWS_REGION", aws::REGION.to_owned()),
         ("AWS_ACCESS_KEY_ID", aws::ACCESS_KEY.to_owned()),

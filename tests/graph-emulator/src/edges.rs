@@ -303,3 +303,27 @@ pub fn refresh(world: &mut World, old: &str) -> Response {
         json!({"access_token": value, "token_type": "bearer", "expires_in": SIXTY_DAYS}),
     )
 }
+
+/// `DELETE /{partner_bm}/managed_businesses?existing_client_business_id=`: ends On-Behalf-Of.
+pub fn remove_managed_business(
+    world: &mut World,
+    call: &Call,
+    _token: &str,
+    info: &Token,
+) -> Response {
+    let client = call
+        .params
+        .get("existing_client_business_id")
+        .cloned()
+        .unwrap_or_default();
+    if info.kind != TokenKind::Partner || world.business(&client).is_none() {
+        return graph_error(
+            400,
+            42004,
+            None,
+            "Failed to remove the managed business",
+            "OAuthException",
+        );
+    }
+    json_response(200, json!({ "success": true }))
+}

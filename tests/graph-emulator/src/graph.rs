@@ -233,6 +233,9 @@ fn route(world: &mut World, call: &Call, caller: &Caller) -> Response {
         ("GET", p) if p.ends_with("/owned_pixels") || p.ends_with("/client_pixels") => {
             with_user_token(world, call, caller, crate::edges::pixels)
         }
+        ("DELETE", p) if p.ends_with("/managed_businesses") => {
+            with_user_token(world, call, caller, crate::edges::remove_managed_business)
+        }
         ("POST", p) if p.ends_with("/system_user_access_tokens") => {
             with_user_token(world, call, caller, crate::edges::system_user_access_tokens)
         }

@@ -5,6 +5,7 @@ mod control;
 mod dialog;
 mod edges;
 mod graph;
+mod signals;
 mod world;
 
 use axum::Router;
@@ -59,6 +60,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/_emulator/requests", get(control::requests))
         .route("/_emulator/issued", get(control::issued))
         .route("/_emulator/settings", post(control::settings))
+        .route("/_emulator/webhooks", post(signals::webhook))
+        .route("/_emulator/signed-request", post(signals::signed_request))
+        .route(
+            "/_emulator/businesses/{business}/remove-app",
+            post(signals::remove_app),
+        )
+        .route(
+            "/_emulator/businesses/{business}/grants",
+            post(signals::change_grants),
+        )
         .fallback(graph::dispatch)
         .with_state(shared);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;

@@ -4,6 +4,7 @@ mod datasets;
 mod faults;
 mod hygiene;
 mod malformed;
+mod offboarding;
 mod onboarding;
 mod tokens;
 
@@ -43,6 +44,15 @@ pub fn all() -> Vec<(&'static str, Case)> {
         tokens::requests_beyond_the_grants_are_refused_without_calling_graph,
         tokens::a_deleted_bisu_secret_is_recovered_with_fetch_only,
         tokens::the_sweep_marks_dead_tokens_refreshes_expiring_ones_and_survives_failures,
+        offboarding::partner_offboarding_removes_everything_and_is_idempotent,
+        offboarding::the_uninstall_webhook_offboards_the_client,
+        offboarding::the_update_webhook_refreshes_granted_assets_and_datasets,
+        offboarding::deauthorize_offboards_the_users_clients,
+        offboarding::data_deletion_answers_a_working_status_url,
+        offboarding::forged_and_stale_signals_are_refused_and_change_nothing,
+        offboarding::concurrent_uninstall_deliveries_offboard_once,
+        offboarding::an_offboarded_business_can_onboard_again,
+        offboarding::offboarding_an_on_behalf_of_client_removes_the_relationship,
         malformed::malformed_requests_get_4xx_and_change_nothing,
         malformed::malformed_invocations_are_refused_and_change_nothing,
         hygiene::every_token_call_carries_a_correct_appsecret_proof,

@@ -1,0 +1,183 @@
+//! Maps the webhook and callback routes and `{"client_business_id", "reason"}` to
+//! `shared::offboarding`.
+
+use lambda_http::http::Method;
+use lambda_http::http::header::CONTENT_TYPE;
+use lambda_http::lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shared::http::event::{Incoming, classify, to_event};
+use shared::http::{answer_error, error_json, json, query, request_span};
+use shared::ids::ClientBusinessId;
+use shared::offboarding::{self, WebhookOutcome};
+use shared::secret_cache::SecretCache;
+use shared::signatures::MAX_SIGNED_REQUEST_LEN;
+use shared::{Deps, Error, Result, invoke};
+use tracing::Instrument;
+
+use crate::pages;
+
+/// Meta's deliveries are small; anything larger is not one of them.
+const MAX_WEBHOOK_BODY: usize = 256 * 1024;
+const MAX_FORM_BODY: usize = 8 * 1024;
+const MAX_CHALLENGE: usize = 256;
+
+pub struct App {
+    deps: Deps,
+    cache: SecretCache,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OffboardRequest {
+    client_business_id: String,
+    reason: String,
+}
+
+impl App {
+    pub fn new(deps: Deps) -> Self {
+        Self {
+            deps,
+            cache: SecretCache::default(),
+        }
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+        match classify(event.payload, event.context.clone()) {
+            Ok(Incoming::Http(req)) => Ok(to_event(self.http(*req).await)),
+            Ok(Incoming::Direct(payload)) => {
+                let span = tracing::info_span!("invocation", request_id = %event.context.request_id, client_business_id = tracing::field::Empty);
+                invoke::finish(self.direct(payload).instrument(span).await)
+            }
+            Err(err) => invoke::finish(Err(err)),
+        }
+    }
+
+    async fn direct(&self, payload: Value) -> Result<Value> {
+        let request: OffboardRequest = invoke::parse(payload)?;
+        let id = ClientBusinessId::parse(&request.client_business_id)?;
+        tracing::Span::current().record("client_business_id", id.as_str());
+        let reason = offboarding::parse_reason(&request.reason)?;
+        let report = offboarding::offboard(&self.deps, &id, &reason).await?;
+        Ok(serde_json::to_value(report).expect("reports serialize"))
+    }
+
+    async fn http(&self, req: Request) -> Response<Body> {
+        let span = request_span(&req);
+        let result = self.route(&req).instrument(span.clone()).await;
+        let _entered = span.enter();
+        let response = result.unwrap_or_else(|err| answer_error(&err, error_json));
+        tracing::info!(status = response.status().as_u16(), "answered");
+        response
+    }
+
+    async fn route(&self, req: &Request) -> Result<Response<Body>> {
+        let path = req.raw_http_path();
+        let method = req.method().clone();
+        match (path, method) {
+            ("/webhooks/meta", Method::GET) => self.subscription(req),
+            ("/webhooks/meta", Method::POST) => self.delivery(req).await,
+            ("/meta/deauthorize", Method::POST) => {
+                let offboarded =
+                    offboarding::deauthorize(&self.deps, &signed_request(req)?).await?;
+                Ok(json(
+                    200,
+                    &json!({"status": "ok", "offboarded": offboarded}),
+                ))
+            }
+            ("/meta/data-deletion", Method::POST) => {
+                let answer = offboarding::data_deletion(&self.deps, &signed_request(req)?).await?;
+                Ok(json(200, &answer))
+            }
+            (p, Method::GET) if p.starts_with("/meta/data-deletion/") => {
+                let code = &p["/meta/data-deletion/".len()..];
+                Ok(pages::deletion_status(
+                    &offboarding::deletion_status(&self.deps, code).await?,
+                ))
+            }
+            ("/webhooks/meta" | "/meta/deauthorize" | "/meta/data-deletion", _) => {
+                Err(Error::MethodNotAllowed)
+            }
+            (p, _) if p.starts_with("/meta/data-deletion/") => Err(Error::MethodNotAllowed),
+            _ => Err(Error::RouteNotFound),
+        }
+    }
+
+    /// Meta's verification handshake: echo `hub.challenge` as plain text.
+    fn subscription(&self, req: &Request) -> Result<Response<Body>> {
+        let query = query(req)?;
+        let challenge = offboarding::verify_subscription(
+            &self.deps,
+            query.single("hub.mode", 32)?,
+            query.single("hub.verify_token", 256)?,
+            query.single("hub.challenge", MAX_CHALLENGE)?,
+        )?;
+        Ok(Response::builder()
+            .status(200)
+            .header(CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(Body::Text(challenge))
+            .expect("static headers are valid"))
+    }
+
+    async fn delivery(&self, req: &Request) -> Result<Response<Body>> {
+        let body = raw_body(req, MAX_WEBHOOK_BODY)?;
+        let signature = req
+            .headers()
+            .get("x-hub-signature-256")
+            .and_then(|v| v.to_str().ok());
+        let outcome =
+            offboarding::handle_delivery(&self.deps, &self.cache, body, signature).await?;
+        Ok(json(
+            200,
+            &match outcome {
+                WebhookOutcome::Handled { changes } => {
+                    json!({"status": "handled", "changes": changes})
+                }
+                WebhookOutcome::Duplicate => json!({"status": "duplicate"}),
+            },
+        ))
+    }
+}
+
+fn raw_body(req: &Request, max_len: usize) -> Result<&[u8]> {
+    let bytes: &[u8] = match req.body() {
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => b"",
+    };
+    if bytes.len() > max_len {
+        return Err(Error::PayloadTooLarge(format!(
+            "body is larger than {max_len} bytes"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// The one `signed_request` field of a form-encoded callback.
+fn signed_request(req: &Request) -> Result<String> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(Error::UnsupportedMediaType(
+            "send the callback as application/x-www-form-urlencoded".into(),
+        ));
+    }
+    let body = raw_body(req, MAX_FORM_BODY)?;
+    let mut values = url::form_urlencoded::parse(body)
+        .filter(|(k, _)| k == "signed_request")
+        .map(|(_, v)| v);
+    let value = values
+        .next()
+        .ok_or_else(|| Error::InvalidRequest("signed_request is required".into()))?;
+    if values.next().is_some() {
+        return Err(Error::InvalidRequest("signed_request is repeated".into()));
+    }
+    if value.len() > MAX_SIGNED_REQUEST_LEN {
+        return Err(Error::Unauthorized("signed_request is malformed".into()));
+    }
+    Ok(value.into_owned())
+}
