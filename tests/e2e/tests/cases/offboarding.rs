@@ -33,7 +33,7 @@ async fn rich_client(stack: &Stack, partner_ref: &str) -> Business {
 /// Everything a finished offboarding must leave, whatever started it.
 async fn assert_offboarded(stack: &Stack, business: &Business, reason: &str) -> Vec<Value> {
     assert!(
-        stack.client_secrets(&business).await.is_empty(),
+        stack.client_secrets(business).await.is_empty(),
         "no secret under the client's prefix"
     );
     let items = stack.items_under(&format!("CLIENT#{}", business.id)).await;
