@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell echo '$(PY_TOOLS)' | sha1sum | cut -c1-12)
 # cargo lambda watch builds into its own target folder, so it never waits on cargo test's lock.
 STACK_TARGET := target/stack
 
-.PHONY: dev test venv build-stack lint unit e2e bench clean
+.PHONY: dev test venv build-stack lint unit e2e bench fuzz clean
 
 venv: $(STAMP)
 
@@ -48,6 +48,10 @@ test: venv lint unit e2e
 bench: venv build-stack
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" GRAPH_EMULATOR="$(CURDIR)/target/debug/graph-emulator" \
 		cargo bench -p e2e --bench token_fetch
+
+# Hardening: a short run of each fuzz target (not part of `make test`).
+fuzz:
+	scripts/harden.sh
 
 clean:
 	rm -rf $(VENV) .stack target

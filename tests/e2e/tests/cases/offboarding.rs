@@ -212,7 +212,16 @@ pub async fn deauthorize_offboards_the_users_clients(stack: &Stack) {
         .await;
     assert_eq!(sent["status"], 200, "{sent}");
     assert!(sent["body"].as_str().unwrap().contains(&business.id));
-    assert_offboarded(stack, &business, "deauthorized").await;
+    let first = assert_offboarded(stack, &business, "deauthorized").await;
+    let spec = json!({"user_id": business.system_user_id, "url": format!("{}/meta/deauthorize", stack.invoke_url)});
+    assert_eq!(
+        stack
+            .emulator_json("/_emulator/signed-request", &spec)
+            .await["status"],
+        200
+    );
+    let second = assert_offboarded(stack, &business, "deauthorized").await;
+    assert_eq!(second, first, "a second callback changes nothing");
 }
 
 pub async fn data_deletion_answers_a_working_status_url(stack: &Stack) {
@@ -241,6 +250,17 @@ pub async fn data_deletion_answers_a_working_status_url(stack: &Stack) {
         .get(&format!("/meta/data-deletion/{}", "0".repeat(32)))
         .await;
     assert_eq!(unknown.status, 404);
+    let first = stack.items_under(&format!("CLIENT#{}", business.id)).await;
+    let spec = json!({"user_id": business.system_user_id, "url": format!("{}/meta/data-deletion", stack.invoke_url)});
+    let again = stack
+        .emulator_json("/_emulator/signed-request", &spec)
+        .await;
+    assert_eq!(
+        again["status"], 200,
+        "a second request gets its own confirmation"
+    );
+    let second = assert_offboarded(stack, &business, "data_deletion_requested").await;
+    assert_eq!(second, first, "and changes nothing about the client");
 }
 
 pub async fn forged_and_stale_signals_are_refused_and_change_nothing(stack: &Stack) {
