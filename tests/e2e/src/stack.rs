@@ -164,6 +164,8 @@ impl Stack {
         if !options.reload {
             watch_cmd.arg("--ignore-changes");
         }
+        // Several instances per function, so concurrent requests really run at once.
+        watch_cmd.args(["--concurrency", "4"]);
         let mut watch = Managed::spawn("cargo lambda watch", watch_cmd)
             .map_err(|e| format!("start cargo lambda watch (run `make venv` first): {e}"))?;
 
