@@ -4,12 +4,12 @@
 SHELL := /bin/bash
 VENV := .venv
 PYTHON ?= python3
-PY_TOOLS := cargo-lambda==1.9.2 'moto[server]==5.2.5'
+PY_TOOLS := cargo-lambda==1.9.2 'moto[server]==5.2.5' aws-sam-cli==1.170.0 cfn-lint==1.58.0 ziglang==0.17.0
 STAMP := $(VENV)/.installed-$(shell echo '$(PY_TOOLS)' | sha1sum | cut -c1-12)
 # cargo lambda watch builds into its own target folder, so it never waits on cargo test's lock.
 STACK_TARGET := target/stack
 
-.PHONY: dev test venv build-stack lint unit e2e bench fuzz clean
+.PHONY: dev test venv build-stack lint unit e2e infra sam-build bench fuzz clean
 
 venv: $(STAMP)
 
@@ -42,7 +42,21 @@ unit:
 e2e: venv build-stack
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo test -p e2e --test e2e
 
-test: venv lint unit e2e
+# The template, offline: SAM's validation with its linter, cfn-lint (any warning fails), and
+# least privilege and route authorization (tests/infra).
+SAM_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0
+infra: venv
+	$(SAM_ENV) sam validate --lint
+	$(SAM_ENV) cfn-lint infra/template.yaml
+	cd tests/infra && $(CURDIR)/$(VENV)/bin/python -m unittest -v test_infra
+
+# sam build for arm64 (cargo-lambda cross-compiles with zig), then each bootstrap checked.
+sam-build: venv
+	rustup target add aarch64-unknown-linux-gnu
+	$(SAM_ENV) sam build
+	$(VENV)/bin/python tests/infra/check_build.py
+
+test: venv lint unit e2e infra sam-build
 
 # Benchmarks: token-fetch's warm and cold paths against the local stack (not part of `make test`).
 bench: venv build-stack
@@ -54,4 +68,4 @@ fuzz:
 	scripts/harden.sh
 
 clean:
-	rm -rf $(VENV) .stack target
+	rm -rf $(VENV) .stack target .aws-sam

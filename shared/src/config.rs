@@ -33,6 +33,8 @@ pub struct Config {
     pub partner_business_id: Option<String>,
     /// How old a `signed_request` may be.
     pub signed_request_max_age: Duration,
+    /// The customer-managed KMS key new token secrets are encrypted with.
+    pub secrets_kms_key_id: Option<String>,
 }
 
 /// What `oauth-callback` needs on top of [`Config`].
@@ -106,6 +108,7 @@ impl Config {
             dataset_cache_max_age: seconds("DATASET_CACHE_MAX_AGE_SECS", 3600)?,
             partner_business_id: get("PARTNER_BUSINESS_ID"),
             signed_request_max_age: seconds("SIGNED_REQUEST_MAX_AGE_SECS", 3600)?,
+            secrets_kms_key_id: get("SECRETS_KMS_KEY_ID"),
         })
     }
 

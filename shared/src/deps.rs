@@ -40,7 +40,10 @@ impl Deps {
 
     /// Builds everything from a configuration and an AWS SDK configuration.
     pub async fn new(config: Config, aws: &SdkConfig) -> Result<Self> {
-        let vault = SecretsManagerVault::new(aws_sdk_secretsmanager::Client::new(aws));
+        let vault = SecretsManagerVault::new(
+            aws_sdk_secretsmanager::Client::new(aws),
+            config.secrets_kms_key_id.clone(),
+        );
         let app_secrets = vault.read_app_secrets(&config.app_secret_id).await?;
         let graph = GraphClient::new(
             config.graph_base_url.clone(),

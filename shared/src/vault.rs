@@ -84,11 +84,13 @@ pub trait TokenVault: Send + Sync {
 
 pub struct SecretsManagerVault {
     client: Client,
+    /// The customer-managed key new secrets are encrypted with; `None`: the account default.
+    kms_key_id: Option<String>,
 }
 
 impl SecretsManagerVault {
-    pub fn new(client: Client) -> Self {
-        Self { client }
+    pub fn new(client: Client, kms_key_id: Option<String>) -> Self {
+        Self { client, kms_key_id }
     }
 
     async fn put_string(&self, name: &str, value: String) -> Result<StoredSecret> {
@@ -96,6 +98,7 @@ impl SecretsManagerVault {
             .client
             .create_secret()
             .name(name)
+            .set_kms_key_id(self.kms_key_id.clone())
             .secret_string(value.clone())
             .send()
             .await;
