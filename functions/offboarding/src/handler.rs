@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::http::event::{Incoming, classify, to_event};
-use shared::http::{answer_error, error_json, json, query, request_span};
+use shared::http::{answer_error, error_json, json, query, raw_body, request_span, text};
 use shared::ids::ClientBusinessId;
 use shared::offboarding::{self, WebhookOutcome};
 use shared::secret_cache::SecretCache;
@@ -113,11 +113,7 @@ impl App {
             query.single("hub.verify_token", 256)?,
             query.single("hub.challenge", MAX_CHALLENGE)?,
         )?;
-        Ok(Response::builder()
-            .status(200)
-            .header(CONTENT_TYPE, "text/plain; charset=utf-8")
-            .body(Body::Text(challenge))
-            .expect("static headers are valid"))
+        Ok(text(200, challenge))
     }
 
     async fn delivery(&self, req: &Request) -> Result<Response<Body>> {
@@ -138,20 +134,6 @@ impl App {
             },
         ))
     }
-}
-
-fn raw_body(req: &Request, max_len: usize) -> Result<&[u8]> {
-    let bytes: &[u8] = match req.body() {
-        Body::Text(text) => text.as_bytes(),
-        Body::Binary(bytes) => bytes,
-        _ => b"",
-    };
-    if bytes.len() > max_len {
-        return Err(Error::PayloadTooLarge(format!(
-            "body is larger than {max_len} bytes"
-        )));
-    }
-    Ok(bytes)
 }
 
 /// The one `signed_request` field of a form-encoded callback.

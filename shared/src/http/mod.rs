@@ -4,7 +4,8 @@ pub mod event;
 mod request;
 mod response;
 
-pub use request::{Query, describe_json_error, json_body, query};
+pub use request::{Query, describe_json_error, json_body, query, raw_body};
 pub use response::{
     add_retry_after, answer_error, error_json, escape_html, html, json, redirect, request_span,
+    text,
 };

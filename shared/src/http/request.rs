@@ -70,6 +70,21 @@ impl Query {
     }
 }
 
+/// The body's bytes, at most `max_len` of them.
+pub fn raw_body(req: &Request, max_len: usize) -> Result<&[u8]> {
+    let bytes: &[u8] = match req.body() {
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => b"",
+    };
+    if bytes.len() > max_len {
+        return Err(Error::PayloadTooLarge(format!(
+            "body is larger than {max_len} bytes"
+        )));
+    }
+    Ok(bytes)
+}
+
 /// A JSON body of at most `max_len` bytes, sent as `application/json`, into `T`.
 pub fn json_body<T: DeserializeOwned>(req: &Request, max_len: usize) -> Result<T> {
     let content_type = req
@@ -83,17 +98,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request, max_len: usize) -> Result<T
             "send the body as Content-Type: application/json".into(),
         ));
     }
-    let bytes: &[u8] = match req.body() {
-        Body::Empty => b"",
-        Body::Text(text) => text.as_bytes(),
-        Body::Binary(bytes) => bytes,
-        _ => b"",
-    };
-    if bytes.len() > max_len {
-        return Err(Error::PayloadTooLarge(format!(
-            "body is larger than {max_len} bytes"
-        )));
-    }
+    let bytes = raw_body(req, max_len)?;
     if bytes.is_empty() {
         return Err(Error::InvalidRequest("a JSON body is required".into()));
     }

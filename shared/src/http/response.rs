@@ -32,6 +32,14 @@ pub fn error_json(err: &Error) -> Response<Body> {
     response
 }
 
+/// Plain text that a browser must not read as anything else (it may echo input).
+pub fn text(status: u16, body: String) -> Response<Body> {
+    builder(status)
+        .header(CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(Body::Text(body))
+        .expect("static headers are valid")
+}
+
 pub fn html(status: u16, page: String) -> Response<Body> {
     builder(status)
         .header(CONTENT_TYPE, "text/html; charset=utf-8")

@@ -6,7 +6,8 @@ pub use items::*;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeValue, DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
 };
@@ -101,6 +102,32 @@ pub struct DynamoStore {
     table: String,
 }
 
+type Key = HashMap<String, AttributeValue>;
+
+/// A page of items and where the next page starts, from a query or a scan.
+trait PagedOutput {
+    fn into_parts(self) -> (Vec<Key>, Option<Key>);
+}
+
+impl PagedOutput for aws_sdk_dynamodb::operation::query::QueryOutput {
+    fn into_parts(self) -> (Vec<Key>, Option<Key>) {
+        (self.items.unwrap_or_default(), self.last_evaluated_key)
+    }
+}
+
+impl PagedOutput for aws_sdk_dynamodb::operation::scan::ScanOutput {
+    fn into_parts(self) -> (Vec<Key>, Option<Key>) {
+        (self.items.unwrap_or_default(), self.last_evaluated_key)
+    }
+}
+
+/// The key attributes of an item.
+#[derive(serde::Deserialize)]
+struct ItemKey {
+    pk: String,
+    sk: String,
+}
+
 /// DynamoDB's limit on items in one batch write.
 const BATCH: usize = 25;
 
@@ -186,6 +213,32 @@ impl DynamoStore {
             .build()
             .expect("table, key and expression are set");
         TransactWriteItem::builder().update(update).build()
+    }
+
+    /// Reads every page of a query or scan: `page` sends one request from a start key.
+    async fn read_all<T, O, E, F, Fut>(&self, context: &str, mut page: F) -> Result<Vec<T>>
+    where
+        T: DeserializeOwned,
+        O: PagedOutput,
+        E: std::error::Error + Send + Sync + 'static,
+        F: FnMut(Option<Key>) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<O, SdkError<E, HttpResponse>>>,
+    {
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let out = page(start)
+                .await
+                .map_err(|e| Error::storage(context, DisplayErrorContext(e)))?;
+            let (items, next) = out.into_parts();
+            for item in items {
+                all.push(from_item(item, context)?);
+            }
+            start = next;
+            if start.is_none() {
+                return Ok(all);
+            }
+        }
     }
 
     /// Sends write requests in batches, retrying what DynamoDB leaves unprocessed.
@@ -331,12 +384,8 @@ impl StateStore for DynamoStore {
     }
 
     async fn get_datasets(&self, id: &ClientBusinessId) -> Result<Vec<DatasetItem>> {
-        let context = "reading datasets";
-        let mut datasets = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
+        self.read_all("reading datasets", |start| {
+            self.client
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
@@ -345,16 +394,8 @@ impl StateStore for DynamoStore {
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
-                .await
-                .map_err(|e| Error::storage(context, e.into_service_error()))?;
-            for item in out.items.unwrap_or_default() {
-                datasets.push(from_item(item, context)?);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(datasets);
-            }
-        }
+        })
+        .await
     }
 
     async fn child_keys(
@@ -362,36 +403,20 @@ impl StateStore for DynamoStore {
         id: &ClientBusinessId,
         prefix: &str,
     ) -> Result<Vec<(String, String)>> {
-        let context = "listing a client's items";
-        let mut keys = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", AttributeValue::S(client_pk(id)))
-                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
-                .projection_expression("pk, sk")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| Error::storage(context, e.into_service_error()))?;
-            for item in out.items.unwrap_or_default() {
-                let text = |k: &str| {
-                    item.get(k)
-                        .and_then(|v| v.as_s().ok())
-                        .cloned()
-                        .unwrap_or_default()
-                };
-                keys.push((text("pk"), text("sk")));
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(keys);
-            }
-        }
+        let keys: Vec<ItemKey> = self
+            .read_all("listing a client's items", |start| {
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                    .expression_attribute_values(":pk", AttributeValue::S(client_pk(id)))
+                    .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+                    .projection_expression("pk, sk")
+                    .set_exclusive_start_key(start)
+                    .send()
+            })
+            .await?;
+        Ok(keys.into_iter().map(|k| (k.pk, k.sk)).collect())
     }
 
     async fn delete_keys(&self, keys: &[(String, String)]) -> Result<()> {
@@ -465,12 +490,8 @@ impl StateStore for DynamoStore {
 
     async fn clients_of_system_user(&self, system_user_id: &str) -> Result<Vec<ClientItem>> {
         // Rare callbacks: a filtered scan beats keeping an index for them.
-        let context = "finding a system user's clients";
-        let mut clients = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
+        self.read_all("finding a system user's clients", |start| {
+            self.client
                 .scan()
                 .table_name(&self.table)
                 .filter_expression("sk = :client AND system_user_id = :user")
@@ -478,16 +499,8 @@ impl StateStore for DynamoStore {
                 .expression_attribute_values(":user", AttributeValue::S(system_user_id.into()))
                 .set_exclusive_start_key(start)
                 .send()
-                .await
-                .map_err(|e| Error::storage(context, e.into_service_error()))?;
-            for item in out.items.unwrap_or_default() {
-                clients.push(from_item(item, context)?);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(clients);
-            }
-        }
+        })
+        .await
     }
 
     async fn write_datasets(
