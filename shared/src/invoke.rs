@@ -31,6 +31,23 @@ pub fn parse<T: DeserializeOwned>(payload: Value) -> Result<T> {
     })
 }
 
+/// Runs a direct invocation in a span with the request id (and later the client), and answers
+/// it as Lambda expects.
+pub async fn run(
+    context: &lambda_http::Context,
+    work: impl std::future::Future<Output = Result<Value>>,
+) -> Result<Value, Diagnostic> {
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "invocation",
+        request_id = %context.request_id,
+        client_business_id = tracing::field::Empty
+    );
+    let result = work.instrument(span.clone()).await;
+    let _entered = span.enter();
+    finish(result)
+}
+
 /// Logs how an invocation ended and turns the error into what Lambda reports.
 pub fn finish(result: Result<Value>) -> Result<Value, Diagnostic> {
     result.map_err(|err| {

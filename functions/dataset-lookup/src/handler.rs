@@ -1,17 +1,15 @@
 //! Maps `GET /clients/{id}[/datasets]` and `{"client_business_id", "refresh"?}` to `shared::datasets`.
 
 use lambda_http::http::Method;
-use lambda_http::lambda_runtime::{Diagnostic, LambdaEvent};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Deserialize;
 use serde_json::Value;
 use shared::datasets;
-use shared::http::event::{Incoming, classify, to_event};
-use shared::http::{answer_error, error_json, json, query, request_span};
+use shared::http::event::Routes;
+use shared::http::{json, query};
 use shared::ids::ClientBusinessId;
 use shared::secret_cache::SecretCache;
 use shared::{Deps, Error, Result, invoke};
-use tracing::Instrument;
 
 pub struct App {
     deps: Deps,
@@ -39,33 +37,16 @@ impl App {
             cache: SecretCache::default(),
         }
     }
+}
 
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
-        match classify(event.payload, event.context.clone()) {
-            Ok(Incoming::Http(req)) => Ok(to_event(self.http(*req).await)),
-            Ok(Incoming::Direct(payload)) => {
-                let span = tracing::info_span!("invocation", request_id = %event.context.request_id, client_business_id = tracing::field::Empty);
-                invoke::finish(self.direct(payload).instrument(span).await)
-            }
-            Err(err) => invoke::finish(Err(err)),
-        }
-    }
-
+#[async_trait::async_trait]
+impl Routes for App {
     async fn direct(&self, payload: Value) -> Result<Value> {
         let request: LookupRequest = invoke::parse(payload)?;
         let id = ClientBusinessId::parse(&request.client_business_id)?;
         tracing::Span::current().record("client_business_id", id.as_str());
         let view = datasets::lookup(&self.deps, &self.cache, &id, request.refresh).await?;
         Ok(serde_json::to_value(view).expect("views serialize"))
-    }
-
-    async fn http(&self, req: Request) -> Response<Body> {
-        let span = request_span(&req);
-        let result = self.route(&req).instrument(span.clone()).await;
-        let _entered = span.enter();
-        let response = result.unwrap_or_else(|err| answer_error(&err, error_json));
-        tracing::info!(status = response.status().as_u16(), "answered");
-        response
     }
 
     async fn route(&self, req: &Request) -> Result<Response<Body>> {

@@ -4,13 +4,10 @@ use lambda_http::http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 use shared::config::OnboardingConfig;
-use shared::http::{
-    Query, answer_error, error_json, json, json_body, query, redirect, request_span,
-};
+use shared::http::{Query, error_json, json, json_body, query, redirect, respond};
 use shared::ids::{OnboardingMode, PartnerRef, SessionState, parse_auth_code};
 use shared::onboarding::{self, CodeSource, Completed};
 use shared::{Deps, Error, Result};
-use tracing::Instrument;
 
 use crate::pages;
 
@@ -61,36 +58,30 @@ enum Audience {
 
 impl App {
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
-        let span = request_span(&req);
         let route = req.raw_http_path().to_owned();
-        let (audience, result) = self.route(&route, req).instrument(span.clone()).await;
-        let _entered = span.enter();
-        let response = result.unwrap_or_else(|err| {
-            answer_error(&err, |err| match audience {
+        let audience = match route.as_str() {
+            "/onboarding" | "/oauth/callback" => Audience::Browser,
+            _ => Audience::Program,
+        };
+        Ok(
+            respond(&req, self.route(&route, &req), |err| match audience {
                 Audience::Browser => pages::error(err),
                 Audience::Program => error_json(err),
             })
-        });
-        tracing::info!(status = response.status().as_u16(), "answered");
-        Ok(response)
+            .await,
+        )
     }
 
-    async fn route(&self, route: &str, req: Request) -> (Audience, Result<Response<Body>>) {
-        let method = req.method().clone();
-        match (route, method) {
-            ("/onboarding/sessions", Method::POST) => {
-                (Audience::Program, self.new_session(&req).await)
+    async fn route(&self, route: &str, req: &Request) -> Result<Response<Body>> {
+        match (route, req.method().clone()) {
+            ("/onboarding/sessions", Method::POST) => self.new_session(req).await,
+            ("/oauth/code", Method::POST) => self.code_from_sdk(req).await,
+            ("/onboarding", Method::GET) => self.onboarding_page(req).await,
+            ("/oauth/callback", Method::GET) => self.callback(req).await,
+            ("/onboarding/sessions" | "/oauth/code" | "/onboarding" | "/oauth/callback", _) => {
+                Err(Error::MethodNotAllowed)
             }
-            ("/oauth/code", Method::POST) => (Audience::Program, self.code_from_sdk(&req).await),
-            ("/onboarding", Method::GET) => (Audience::Browser, self.onboarding_page(&req).await),
-            ("/oauth/callback", Method::GET) => (Audience::Browser, self.callback(&req).await),
-            ("/onboarding/sessions" | "/oauth/code", _) => {
-                (Audience::Program, Err(Error::MethodNotAllowed))
-            }
-            ("/onboarding" | "/oauth/callback", _) => {
-                (Audience::Browser, Err(Error::MethodNotAllowed))
-            }
-            _ => (Audience::Program, Err(Error::RouteNotFound)),
+            _ => Err(Error::RouteNotFound),
         }
     }
 

@@ -3,18 +3,16 @@
 
 use lambda_http::http::Method;
 use lambda_http::http::header::CONTENT_TYPE;
-use lambda_http::lambda_runtime::{Diagnostic, LambdaEvent};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shared::http::event::{Incoming, classify, to_event};
-use shared::http::{answer_error, error_json, json, query, raw_body, request_span, text};
+use shared::http::event::Routes;
+use shared::http::{json, query, raw_body, text};
 use shared::ids::ClientBusinessId;
 use shared::offboarding::{self, WebhookOutcome};
 use shared::secret_cache::SecretCache;
 use shared::signatures::MAX_SIGNED_REQUEST_LEN;
 use shared::{Deps, Error, Result, invoke};
-use tracing::Instrument;
 
 use crate::pages;
 
@@ -40,67 +38,6 @@ impl App {
         Self {
             deps,
             cache: SecretCache::default(),
-        }
-    }
-
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
-        match classify(event.payload, event.context.clone()) {
-            Ok(Incoming::Http(req)) => Ok(to_event(self.http(*req).await)),
-            Ok(Incoming::Direct(payload)) => {
-                let span = tracing::info_span!("invocation", request_id = %event.context.request_id, client_business_id = tracing::field::Empty);
-                invoke::finish(self.direct(payload).instrument(span).await)
-            }
-            Err(err) => invoke::finish(Err(err)),
-        }
-    }
-
-    async fn direct(&self, payload: Value) -> Result<Value> {
-        let request: OffboardRequest = invoke::parse(payload)?;
-        let id = ClientBusinessId::parse(&request.client_business_id)?;
-        tracing::Span::current().record("client_business_id", id.as_str());
-        let reason = offboarding::parse_reason(&request.reason)?;
-        let report = offboarding::offboard(&self.deps, &id, &reason).await?;
-        Ok(serde_json::to_value(report).expect("reports serialize"))
-    }
-
-    async fn http(&self, req: Request) -> Response<Body> {
-        let span = request_span(&req);
-        let result = self.route(&req).instrument(span.clone()).await;
-        let _entered = span.enter();
-        let response = result.unwrap_or_else(|err| answer_error(&err, error_json));
-        tracing::info!(status = response.status().as_u16(), "answered");
-        response
-    }
-
-    async fn route(&self, req: &Request) -> Result<Response<Body>> {
-        let path = req.raw_http_path();
-        let method = req.method().clone();
-        match (path, method) {
-            ("/webhooks/meta", Method::GET) => self.subscription(req),
-            ("/webhooks/meta", Method::POST) => self.delivery(req).await,
-            ("/meta/deauthorize", Method::POST) => {
-                let offboarded =
-                    offboarding::deauthorize(&self.deps, &signed_request(req)?).await?;
-                Ok(json(
-                    200,
-                    &json!({"status": "ok", "offboarded": offboarded}),
-                ))
-            }
-            ("/meta/data-deletion", Method::POST) => {
-                let answer = offboarding::data_deletion(&self.deps, &signed_request(req)?).await?;
-                Ok(json(200, &answer))
-            }
-            (p, Method::GET) if p.starts_with("/meta/data-deletion/") => {
-                let code = &p["/meta/data-deletion/".len()..];
-                Ok(pages::deletion_status(
-                    &offboarding::deletion_status(&self.deps, code).await?,
-                ))
-            }
-            ("/webhooks/meta" | "/meta/deauthorize" | "/meta/data-deletion", _) => {
-                Err(Error::MethodNotAllowed)
-            }
-            (p, _) if p.starts_with("/meta/data-deletion/") => Err(Error::MethodNotAllowed),
-            _ => Err(Error::RouteNotFound),
         }
     }
 
@@ -133,6 +70,50 @@ impl App {
                 WebhookOutcome::Duplicate => json!({"status": "duplicate"}),
             },
         ))
+    }
+}
+
+#[async_trait::async_trait]
+impl Routes for App {
+    async fn direct(&self, payload: Value) -> Result<Value> {
+        let request: OffboardRequest = invoke::parse(payload)?;
+        let id = ClientBusinessId::parse(&request.client_business_id)?;
+        tracing::Span::current().record("client_business_id", id.as_str());
+        let reason = offboarding::parse_reason(&request.reason)?;
+        let report = offboarding::offboard(&self.deps, &id, &reason).await?;
+        Ok(serde_json::to_value(report).expect("reports serialize"))
+    }
+
+    async fn route(&self, req: &Request) -> Result<Response<Body>> {
+        let path = req.raw_http_path();
+        let method = req.method().clone();
+        match (path, method) {
+            ("/webhooks/meta", Method::GET) => self.subscription(req),
+            ("/webhooks/meta", Method::POST) => self.delivery(req).await,
+            ("/meta/deauthorize", Method::POST) => {
+                let offboarded =
+                    offboarding::deauthorize(&self.deps, &signed_request(req)?).await?;
+                Ok(json(
+                    200,
+                    &json!({"status": "ok", "offboarded": offboarded}),
+                ))
+            }
+            ("/meta/data-deletion", Method::POST) => {
+                let answer = offboarding::data_deletion(&self.deps, &signed_request(req)?).await?;
+                Ok(json(200, &answer))
+            }
+            (p, Method::GET) if p.starts_with("/meta/data-deletion/") => {
+                let code = &p["/meta/data-deletion/".len()..];
+                Ok(pages::deletion_status(
+                    &offboarding::deletion_status(&self.deps, code).await?,
+                ))
+            }
+            ("/webhooks/meta" | "/meta/deauthorize" | "/meta/data-deletion", _) => {
+                Err(Error::MethodNotAllowed)
+            }
+            (p, _) if p.starts_with("/meta/data-deletion/") => Err(Error::MethodNotAllowed),
+            _ => Err(Error::RouteNotFound),
+        }
     }
 }
 

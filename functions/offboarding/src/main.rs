@@ -11,5 +11,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     deps.config.deletion_status_base()?;
     // Lives as long as the process: every invocation borrows it.
     let app: &'static handler::App = Box::leak(Box::new(handler::App::new(deps)));
-    lambda_http::lambda_runtime::run(lambda_http::service_fn(move |event| app.handle(event))).await
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(move |event| {
+        shared::http::event::handle(app, event)
+    }))
+    .await
 }

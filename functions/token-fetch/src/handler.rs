@@ -7,7 +7,6 @@ use shared::ids::ClientBusinessId;
 use shared::secret_cache::SecretCache;
 use shared::tokens::{self, MintRequest};
 use shared::{Deps, Error, Result, invoke};
-use tracing::Instrument;
 
 pub struct App {
     deps: Deps,
@@ -42,14 +41,7 @@ impl App {
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
-        let span = tracing::info_span!(
-            "invocation",
-            request_id = %event.context.request_id,
-            client_business_id = tracing::field::Empty
-        );
-        let result = self.dispatch(event.payload).instrument(span.clone()).await;
-        let _entered = span.enter();
-        invoke::finish(result)
+        invoke::run(&event.context, self.dispatch(event.payload)).await
     }
 
     async fn dispatch(&self, payload: Value) -> Result<Value> {

@@ -6,6 +6,28 @@ use lambda_http::{Body, Context, Request, RequestExt, Response};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::http::{error_json, respond};
+use crate::invoke;
+
+/// A function with both doors: HTTP routes and a direct invocation.
+#[async_trait::async_trait]
+pub trait Routes: Send + Sync {
+    async fn route(&self, req: &Request) -> Result<Response<Body>>;
+    async fn direct(&self, payload: Value) -> Result<Value>;
+}
+
+/// Sends an event to the right door and answers it in that door's shape.
+pub async fn handle(
+    app: &impl Routes,
+    event: lambda_http::lambda_runtime::LambdaEvent<Value>,
+) -> Result<Value, lambda_http::lambda_runtime::Diagnostic> {
+    let context = event.context;
+    match classify(event.payload, context.clone()) {
+        Ok(Incoming::Http(req)) => Ok(to_event(respond(&req, app.route(&req), error_json).await)),
+        Ok(Incoming::Direct(payload)) => invoke::run(&context, app.direct(payload)).await,
+        Err(err) => invoke::finish(Err(err)),
+    }
+}
 
 pub enum Incoming {
     Http(Box<Request>),

@@ -88,6 +88,21 @@ pub fn answer_error(err: &Error, render: impl FnOnce(&Error) -> Response<Body>) 
     render(err)
 }
 
+/// Handles a request in its span, answers an error with `render`, and logs the status.
+pub async fn respond(
+    req: &lambda_http::Request,
+    work: impl std::future::Future<Output = crate::Result<Response<Body>>>,
+    render: impl FnOnce(&Error) -> Response<Body>,
+) -> Response<Body> {
+    use tracing::Instrument;
+    let span = request_span(req);
+    let result = work.instrument(span.clone()).await;
+    let _entered = span.enter();
+    let response = result.unwrap_or_else(|err| answer_error(&err, render));
+    tracing::info!(status = response.status().as_u16(), "answered");
+    response
+}
+
 /// The span every request is handled in: request id, method and route, and later the client.
 pub fn request_span(req: &lambda_http::Request) -> tracing::Span {
     use lambda_http::RequestExt;
