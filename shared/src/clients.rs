@@ -19,6 +19,14 @@ pub async fn load(deps: &Deps, id: &ClientBusinessId) -> Result<ClientItem> {
         .ok_or(Error::ClientNotFound)
 }
 
+/// The client, refused unless it is active (offboarded and reconnect-needed clients get no
+/// token and no Graph call).
+pub async fn load_usable(deps: &Deps, id: &ClientBusinessId) -> Result<ClientItem> {
+    let client = load(deps, id).await?;
+    client.ensure_usable()?;
+    Ok(client)
+}
+
 /// Applies `change` to the current client item and writes it with an audit event, re-reading
 /// after a lost race. `change` returns `None` when there is nothing to do.
 pub async fn update(

@@ -57,8 +57,7 @@ pub async fn lookup(
     id: &ClientBusinessId,
     refresh: bool,
 ) -> Result<DatasetsView> {
-    let client = clients::load(deps, id).await?;
-    client.ensure_usable()?;
+    let client = clients::load_usable(deps, id).await?;
     let max_age = deps.config.dataset_cache_max_age.as_secs() as i64;
     let fresh = client
         .datasets_fetched_at

@@ -72,8 +72,6 @@ def granted(template, role_name, own_logs):
     grants = set()
     for arn in role.get("ManagedPolicyArns", []):
         grants.add(("managed policy", repr(arn)))
-    if role.get("PermissionsBoundary") is None and "Policies" not in role:
-        return grants
     for policy in role.get("Policies", []):
         for statement in as_list(policy["PolicyDocument"]["Statement"]):
             if statement.get("Effect") != "Allow" or "NotAction" in statement or "NotResource" in statement:

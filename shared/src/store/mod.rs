@@ -215,6 +215,18 @@ impl DynamoStore {
         TransactWriteItem::builder().update(update).build()
     }
 
+    /// Writes an item without a condition.
+    async fn put_plain<T: Serialize + Sync>(&self, item: &T, context: &str) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(item)))
+            .send()
+            .await
+            .map_err(|e| Error::storage(context, e.into_service_error()))?;
+        Ok(())
+    }
+
     /// Reads every page of a query or scan: `page` sends one request from a start key.
     async fn read_all<T, O, E, F, Fut>(&self, context: &str, mut page: F) -> Result<Vec<T>>
     where
@@ -424,14 +436,7 @@ impl StateStore for DynamoStore {
     }
 
     async fn put_event(&self, event: &EventItem) -> Result<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(event)))
-            .send()
-            .await
-            .map_err(|e| Error::storage("writing an audit event", e.into_service_error()))?;
-        Ok(())
+        self.put_plain(event, "writing an audit event").await
     }
 
     async fn claim_receipt(&self, receipt: &WebhookReceipt) -> Result<bool> {
@@ -473,14 +478,8 @@ impl StateStore for DynamoStore {
     }
 
     async fn put_deletion(&self, deletion: &DeletionItem) -> Result<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(deletion)))
-            .send()
+        self.put_plain(deletion, "recording a deletion request")
             .await
-            .map_err(|e| Error::storage("recording a deletion request", e.into_service_error()))?;
-        Ok(())
     }
 
     async fn get_deletion(&self, code: &str) -> Result<Option<DeletionItem>> {

@@ -3,7 +3,7 @@
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-use super::{TokenAnswer, current_bisu};
+use super::{SIXTY_DAYS, TokenAnswer, current_bisu};
 use crate::clients;
 use crate::clock::Now;
 use crate::deps::Deps;
@@ -13,7 +13,6 @@ use crate::secret_cache::SecretCache;
 use crate::store::{ClientItem, EventItem, TokenItem, client_pk, token_sk};
 use crate::vault::TokenSecret;
 
-const SIXTY_DAYS: i64 = 60 * 24 * 3600;
 /// A stored minted token is replaced this long before it expires.
 const RENEW_BEFORE: i64 = 24 * 3600;
 const MAX_SCOPES: usize = 20;
@@ -111,8 +110,7 @@ pub async fn granular(
     id: &ClientBusinessId,
     request: MintRequest,
 ) -> Result<TokenAnswer> {
-    let client = clients::load(deps, id).await?;
-    client.ensure_usable()?;
+    let client = clients::load_usable(deps, id).await?;
     check_grants(&client, &request)?;
     let token_id = request.token_id();
     let now = Now::get();

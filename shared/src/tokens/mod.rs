@@ -20,6 +20,9 @@ use crate::secret_cache::SecretCache;
 use crate::store::ClientItem;
 use crate::vault::TokenSecret;
 
+/// The lifetime Meta gives tokens minted or refreshed with `set_token_expires_in_60_days`.
+const SIXTY_DAYS: i64 = 60 * 24 * 3600;
+
 /// What token-fetch answers. It carries the token: it is the one place that hands it out.
 #[derive(Serialize)]
 pub struct TokenAnswer {
@@ -58,8 +61,7 @@ pub async fn bisu(
     id: &ClientBusinessId,
     force_refresh: bool,
 ) -> Result<TokenAnswer> {
-    let client = clients::load(deps, id).await?;
-    client.ensure_usable()?;
+    let client = clients::load_usable(deps, id).await?;
     if force_refresh {
         cache.forget(&client.bisu_secret_name);
     }

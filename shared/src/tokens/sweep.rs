@@ -4,7 +4,7 @@
 use futures_util::future::join_all;
 use serde::Serialize;
 
-use super::{current_bisu, point_client_at};
+use super::{SIXTY_DAYS, current_bisu, point_client_at};
 use crate::clients;
 use crate::clock::Now;
 use crate::deps::Deps;
@@ -19,7 +19,6 @@ const PAGE: i32 = 100;
 const CONCURRENCY: usize = 4;
 /// Tokens expiring sooner than this are refreshed.
 const REFRESH_WITHIN: i64 = 7 * 24 * 3600;
-const SIXTY_DAYS: u64 = 60 * 24 * 3600;
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct SweepReport {
@@ -90,7 +89,11 @@ async fn check_one(deps: &Deps, cache: &SecretCache, client: &ClientItem) -> Res
         Ok(refreshed) => refreshed,
         Err(err) => return Err(clients::graph_failure(deps, id, err).await),
     };
-    let expires_at = Some(now + refreshed.lifetime_secs().unwrap_or(SIXTY_DAYS) as i64);
+    let expires_at = Some(
+        now + refreshed
+            .lifetime_secs()
+            .map_or(SIXTY_DAYS, |secs| secs as i64),
+    );
     let renewed = TokenSecret {
         access_token: refreshed.access_token,
         expires_at,
