@@ -24,10 +24,10 @@ $(STAMP):
 FUNCTIONS := oauth-callback dataset-lookup token-fetch offboarding
 
 # The functions as cargo lambda watch will run them (one at a time, as `cargo run --bin`
-# resolves features per binary), plus the emulator and harness binaries.
+# resolves features per binary), plus the emulator and the local-stack launcher (tools/local-stack).
 build-stack:
 	for f in $(FUNCTIONS); do CARGO_TARGET_DIR=$(STACK_TARGET) cargo build --bin $$f || exit 1; done
-	cargo build -p graph-emulator -p e2e --bins
+	cargo build -p graph-emulator -p local-stack --bins
 
 dev: venv build-stack
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" target/debug/local-stack

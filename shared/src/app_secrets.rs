@@ -1,4 +1,5 @@
 //! The app's own credentials, kept in one Secrets Manager secret and read once per cold start.
+//! The partner's system user token is not here: it has its own secret.
 
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -9,8 +10,6 @@ use serde::Deserialize;
 pub struct AppSecrets {
     pub app_secret: SecretString,
     pub webhook_verify_token: SecretString,
-    #[serde(default)]
-    pub partner_system_user_token: Option<SecretString>,
 }
 
 impl std::fmt::Debug for AppSecrets {

@@ -1,90 +1,146 @@
-//! Reading and changing client records: every change under the optimistic version check.
+//! Reading and changing client records: every change under the optimistic version check, and
+//! Graph failures judged by whose token failed.
 
-use std::collections::BTreeMap;
-
-use crate::clock::Now;
-use crate::deps::Deps;
 use crate::error::{Error, Result};
-use crate::graph::{GraphError, GraphErrorClass};
-use crate::ids::ClientBusinessId;
-use crate::store::{Also, ClientItem, ClientStatus, Conflict, EventItem};
+use crate::model::{
+    Client, ClientBusinessId, ClientStatus, Event, EventType, GraphError, GraphErrorClass, Subject,
+    Whose,
+};
+use crate::ports::{Also, Ports};
 
 /// Times a lost race on the client item is retried.
-const ATTEMPTS: usize = 3;
+const ATTEMPTS: usize = 5;
 
-pub async fn load(deps: &Deps, id: &ClientBusinessId) -> Result<ClientItem> {
-    deps.store
-        .get_client(id)
-        .await?
-        .ok_or(Error::ClientNotFound)
+pub async fn load(ports: &Ports, id: &ClientBusinessId) -> Result<Client> {
+    ports.store.client(id).await?.ok_or(Error::ClientNotFound)
 }
 
-/// The client, refused unless it is active (offboarded and reconnect-needed clients get no
-/// token and no Graph call).
-pub async fn load_usable(deps: &Deps, id: &ClientBusinessId) -> Result<ClientItem> {
-    let client = load(deps, id).await?;
+/// The client, refused unless it is active (no token and no Graph call otherwise).
+pub async fn load_usable(ports: &Ports, id: &ClientBusinessId) -> Result<Client> {
+    let client = load(ports, id).await?;
     client.ensure_usable()?;
     Ok(client)
 }
 
-/// Applies `change` to the current client item and writes it with an audit event, re-reading
-/// after a lost race. `change` returns `None` when there is nothing to do.
+/// Applies `change` to the current client item and writes it (with the event it returns),
+/// re-reading after a lost race. `change` returns `None` when there is nothing to do; then
+/// `Ok(None)`.
 pub async fn update(
-    deps: &Deps,
+    ports: &Ports,
     id: &ClientBusinessId,
-    event_kind: &str,
-    change: impl Fn(&ClientItem) -> Option<(ClientItem, BTreeMap<String, String>)>,
-) -> Result<ClientItem> {
+    change: impl Fn(&Client) -> Option<(Client, Option<Event>)>,
+) -> Result<Option<Client>> {
+    update_with(ports, id, &[], change).await
+}
+
+/// [`update`], with more writes in the same transaction.
+pub async fn update_with(
+    ports: &Ports,
+    id: &ClientBusinessId,
+    with: &[Also<'_>],
+    change: impl Fn(&Client) -> Option<(Client, Option<Event>)>,
+) -> Result<Option<Client>> {
     for _ in 0..ATTEMPTS {
-        let current = load(deps, id).await?;
-        let Some((mut next, detail)) = change(&current) else {
-            return Ok(current);
+        let current = load(ports, id).await?;
+        let Some((mut next, event)) = change(&current) else {
+            return Ok(None);
         };
-        let now = Now::get();
         next.version = current.version + 1;
-        next.updated_at = now.rfc3339();
-        let event = EventItem::new(id, event_kind, &now.rfc3339(), detail);
-        match deps
+        next.updated_at = ports.clock.now();
+        let mut also: Vec<Also> = event.iter().map(Also::Event).collect();
+        also.extend(with.iter().map(Also::copy));
+        if ports
             .store
-            .save_client(&next, Some(current.version), &[Also::Event(&event)])
+            .save_client(&next, Some(current.version), &also)
             .await?
+            .is_ok()
         {
-            Ok(()) => return Ok(next),
-            Err(Conflict::Stale) => continue,
+            return Ok(Some(next));
         }
     }
     Err(Error::Internal("the client record kept changing".into()))
 }
 
-/// Records that the client's token no longer works, with an audit event.
-pub async fn mark_needs_reconnect(deps: &Deps, id: &ClientBusinessId, why: &str) -> Result<()> {
-    update(deps, id, "reconnect_needed", |client| {
+/// Records that the client's token no longer works, with a `client.needs_reconnect` event.
+pub async fn mark_needs_reconnect(ports: &Ports, id: &ClientBusinessId, why: &str) -> Result<()> {
+    let now = ports.clock.now();
+    let changed = update(ports, id, |client| {
         (client.status == ClientStatus::Active).then(|| {
             let mut next = client.clone();
             next.status = ClientStatus::NeedsReconnect;
-            (
-                next,
-                BTreeMap::from([("reason".to_owned(), why.to_owned())]),
-            )
+            next.next_check_at = None;
+            let event = Event::client(
+                id,
+                EventType::NeedsReconnect,
+                now,
+                [
+                    ("reason", why.to_owned()),
+                    ("mode", client.mode.as_str().into()),
+                ],
+            );
+            (next, Some(event))
         })
     })
     .await?;
-    tracing::warn!(client_business_id = %id, reason = why, "client needs to reconnect");
+    if changed.is_some() {
+        tracing::warn!(client_business_id = %id, reason = why, "client needs to reconnect");
+    }
     Ok(())
 }
 
-/// The service error for a Graph failure on a client's behalf; an invalid token also marks
-/// the client `needs_reconnect`.
-pub async fn graph_failure(deps: &Deps, id: &ClientBusinessId, err: GraphError) -> Error {
-    if err.class() == GraphErrorClass::InvalidToken {
-        let why = format!(
-            "Graph code {} subcode {}",
-            err.code.unwrap_or_default(),
-            err.subcode.unwrap_or_default()
-        );
-        if let Err(store_err) = mark_needs_reconnect(deps, id, &why).await {
-            return store_err;
+/// The service error for a Graph failure; an invalid token marks who must act: the client
+/// (`needs_reconnect`) or the operator (a `partner.token_invalid` event), never the client for
+/// the partner's or the app's credentials.
+pub async fn graph_failure(
+    ports: &Ports,
+    id: Option<&ClientBusinessId>,
+    err: GraphError,
+    whose: Whose,
+) -> Error {
+    let why = format!(
+        "Graph code {} subcode {}",
+        err.code.unwrap_or_default(),
+        err.subcode.unwrap_or_default()
+    );
+    let class = err.class();
+    let recorded = match (class, whose, id) {
+        (GraphErrorClass::InvalidToken, Whose::Client, Some(id)) => {
+            mark_needs_reconnect(ports, id, &why).await
         }
+        (
+            GraphErrorClass::InvalidToken | GraphErrorClass::AppCredentials,
+            Whose::Partner | Whose::App,
+            _,
+        ) => partner_credentials_invalid(ports, whose, &why).await,
+        _ => Ok(()),
+    };
+    match recorded {
+        Ok(()) => err.into_error(whose),
+        Err(store_err) => store_err,
     }
-    err.into_service_error()
+}
+
+async fn partner_credentials_invalid(ports: &Ports, whose: Whose, why: &str) -> Result<()> {
+    let which = match whose {
+        Whose::Partner => "partner_system_user_token",
+        _ => "app_credentials",
+    };
+    tracing::error!(
+        credential = which,
+        reason = why,
+        "Meta refused the partner's credentials"
+    );
+    ports
+        .store
+        .put_event(&Event {
+            subject: Subject::Partner,
+            kind: EventType::PartnerTokenInvalid,
+            at: ports.clock.now(),
+            detail: [
+                ("credential".to_owned(), which.to_owned()),
+                ("reason".to_owned(), why.to_owned()),
+            ]
+            .into(),
+        })
+        .await
 }

@@ -1,23 +1,20 @@
-//! Wall-clock time in the two forms items use: RFC 3339 text and Unix seconds.
+//! Wall-clock time: the real clock, and the one text form times take in answers and pages.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat};
 
-#[derive(Clone, Copy, Debug)]
-pub struct Now(DateTime<Utc>);
+use crate::ports::Clock;
 
-impl Now {
-    pub fn get() -> Self {
-        Self(Utc::now())
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        chrono::Utc::now().timestamp()
     }
-    pub fn epoch(self) -> i64 {
-        self.0.timestamp()
-    }
-    pub fn rfc3339(self) -> String {
-        self.0.to_rfc3339_opts(SecondsFormat::Millis, true)
-    }
-    pub fn epoch_rfc3339(epoch: i64) -> String {
-        DateTime::from_timestamp(epoch, 0)
-            .unwrap_or_default()
-            .to_rfc3339_opts(SecondsFormat::Secs, true)
-    }
+}
+
+/// RFC 3339 text of a Unix time, to the second.
+pub fn rfc3339(epoch: i64) -> String {
+    DateTime::from_timestamp(epoch, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
 }

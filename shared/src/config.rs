@@ -4,7 +4,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::Error;
-use crate::ids::AppId;
+use crate::model::{AppId, is_digits};
 
 const DEFAULT_GRAPH_BASE: &str = "https://graph.facebook.com";
 const DEFAULT_GRAPH_VERSION: &str = "v25.0";
@@ -35,6 +35,8 @@ pub struct Config {
     pub signed_request_max_age: Duration,
     /// The customer-managed KMS key new token secrets are encrypted with.
     pub secrets_kms_key_id: Option<String>,
+    /// How often each active client's token is checked.
+    pub health_check_interval: Duration,
 }
 
 /// What `oauth-callback` needs on top of [`Config`].
@@ -62,6 +64,17 @@ impl Config {
                 .or(default.map(str::to_owned))
                 .map(|raw| parse_url(name, &raw))
                 .transpose()
+        };
+        // Where credentials travel: https only, except to this machine.
+        let secure_url = |name: &str, default: &str| -> Result<Url, Error> {
+            let url = url(name, Some(default))?.expect("defaulted");
+            if url.scheme() != "https" && !is_loopback(&url) {
+                return Err(invalid(
+                    name,
+                    "must be an https URL (http only for loopback)",
+                ));
+            }
+            Ok(url)
         };
 
         let seconds = |name: &str, default: u64| -> Result<Duration, Error> {
@@ -94,12 +107,10 @@ impl Config {
             app_secret_id: required("APP_SECRET_ID")?,
             table_name: required("TABLE_NAME")?,
             secret_prefix,
-            graph_base_url: url("GRAPH_API_BASE_URL", Some(DEFAULT_GRAPH_BASE))?
-                .expect("defaulted"),
+            graph_base_url: secure_url("GRAPH_API_BASE_URL", DEFAULT_GRAPH_BASE)?,
             graph_version,
-            login_dialog_base_url: url("LOGIN_DIALOG_BASE_URL", Some(DEFAULT_DIALOG_BASE))?
-                .expect("defaulted"),
-            js_sdk_url: url("JS_SDK_URL", Some(DEFAULT_JS_SDK))?.expect("defaulted"),
+            login_dialog_base_url: secure_url("LOGIN_DIALOG_BASE_URL", DEFAULT_DIALOG_BASE)?,
+            js_sdk_url: secure_url("JS_SDK_URL", DEFAULT_JS_SDK)?,
             login_config_id: get("LOGIN_CONFIG_ID"),
             redirect_uri: url("REDIRECT_URI", None)?,
             success_redirect_url: url("SUCCESS_REDIRECT_URL", None)?,
@@ -107,8 +118,13 @@ impl Config {
             session_ttl: Duration::from_secs(15 * 60),
             dataset_cache_max_age: seconds("DATASET_CACHE_MAX_AGE_SECS", 3600)?,
             partner_business_id: get("PARTNER_BUSINESS_ID"),
-            signed_request_max_age: seconds("SIGNED_REQUEST_MAX_AGE_SECS", 3600)?,
+            signed_request_max_age: seconds("SIGNED_REQUEST_MAX_AGE_SECS", 86400)?,
             secrets_kms_key_id: get("SECRETS_KMS_KEY_ID"),
+            health_check_interval: seconds("HEALTH_CHECK_INTERVAL_SECS", 86400).and_then(|d| {
+                (d.as_secs() >= 60)
+                    .then_some(d)
+                    .ok_or_else(|| invalid("HEALTH_CHECK_INTERVAL_SECS", "must be at least 60"))
+            })?,
         })
     }
 
@@ -130,7 +146,7 @@ impl Config {
             login_config_id: self
                 .login_config_id
                 .clone()
-                .filter(|id| id.bytes().all(|b| b.is_ascii_digit()))
+                .filter(|id| is_digits(id, 32))
                 .ok_or_else(|| invalid("LOGIN_CONFIG_ID", "is required and must be numeric"))?,
             redirect_uri: self
                 .redirect_uri
@@ -156,6 +172,16 @@ fn parse_url(name: &str, raw: &str) -> Result<Url, Error> {
         return Err(invalid(name, "must be an http or https URL"));
     }
     Ok(url)
+}
+
+/// Whether a URL points at this machine (where plain http and non-`Secure` cookies are fine).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 fn missing(name: &str) -> Error {
@@ -195,6 +221,8 @@ mod tests {
             "https://graph.facebook.com/"
         );
         assert_eq!(config.secret_prefix, "meta-login/dev");
+        assert_eq!(config.signed_request_max_age.as_secs(), 86400);
+        assert_eq!(config.health_check_interval.as_secs(), 86400);
         assert!(
             config.onboarding().is_err(),
             "onboarding settings are required"
@@ -207,6 +235,9 @@ mod tests {
             ("META_APP_ID", "abc"),
             ("GRAPH_API_VERSION", "25"),
             ("GRAPH_API_BASE_URL", "ftp://x"),
+            ("GRAPH_API_BASE_URL", "http://graph.example.com"),
+            ("LOGIN_DIALOG_BASE_URL", "http://www.example.com"),
+            ("HEALTH_CHECK_INTERVAL_SECS", "5"),
             ("REDIRECT_URI", "not a url"),
             ("SECRET_PREFIX", "has space"),
         ] {
@@ -230,5 +261,10 @@ mod tests {
         pairs.push(("REDIRECT_URI", "https://example.com/oauth/callback"));
         let config = Config::from_lookup(env(&pairs)).unwrap();
         assert_eq!(config.onboarding().unwrap().login_config_id, "555");
+        pairs.push(("GRAPH_API_BASE_URL", "http://127.0.0.1:9100"));
+        assert!(
+            Config::from_lookup(env(&pairs)).is_ok(),
+            "http is fine on loopback"
+        );
     }
 }

@@ -1,44 +1,18 @@
-//! A client business's Conversions API datasets: read from Graph (owned and shared, all pages),
-//! kept in the table, and served from there while fresh.
+//! A client business's Conversions API datasets: read from Graph (owned and shared, all
+//! pages), kept in the table under the fence, and served from there while fresh.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 
 use crate::clients;
-use crate::clock::Now;
-use crate::deps::Deps;
-use crate::error::Result;
-use crate::graph::Auth;
-use crate::ids::ClientBusinessId;
-use crate::secret_cache::SecretCache;
-use crate::store::{ClientItem, Dataset, DatasetItem, Ownership, client_pk, dataset_sk};
-use crate::tokens;
-
-/// Datasets asked for per page. Meta does not document the maximum; 100 is accepted widely.
-const PAGE_LIMIT: &str = "100";
-const OWNED_FIELDS: &str =
-    "id,name,creation_time,last_fired_time,is_unavailable,owner_business{id,name},data_use_setting";
-const SHARED_FIELDS: &str = "id,name,creation_time,last_fired_time,is_unavailable,owner_business{id,name},data_use_setting,permitted_tasks";
-
-/// One pixel as Graph describes it.
-#[derive(Deserialize)]
-struct GraphPixel {
-    id: String,
-    name: Option<String>,
-    creation_time: Option<String>,
-    last_fired_time: Option<String>,
-    is_unavailable: Option<bool>,
-    owner_business: Option<OwnerBusiness>,
-    data_use_setting: Option<String>,
-    #[serde(default)]
-    permitted_tasks: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct OwnerBusiness {
-    id: Option<String>,
-    name: Option<String>,
-}
+use crate::clock::rfc3339;
+use crate::error::{Error, Result};
+use crate::model::{
+    Client, ClientBusinessId, ClientStatus, Dataset, Mode, Ownership, PartnerRef, Pixel,
+    SystemUserId, Whose,
+};
+use crate::ports::Ports;
+use crate::tokens::{self, Recovery};
 
 /// What callers get: the datasets and where they came from.
 #[derive(Serialize)]
@@ -52,119 +26,110 @@ pub struct DatasetsView {
 }
 
 pub async fn lookup(
-    deps: &Deps,
-    cache: &SecretCache,
+    ports: &Ports,
     id: &ClientBusinessId,
     refresh: bool,
+    recovery: Recovery,
 ) -> Result<DatasetsView> {
-    let client = clients::load_usable(deps, id).await?;
-    let max_age = deps.config.dataset_cache_max_age.as_secs() as i64;
+    let client = clients::load_usable(ports, id).await?;
+    let max_age = ports.settings.dataset_cache_max_age_secs;
     let fresh = client
         .datasets_fetched_at
-        .filter(|at| Now::get().epoch() - at < max_age);
+        .filter(|at| ports.clock.now() - at < max_age);
     match fresh {
-        Some(at) if !refresh => Ok(view(id, deps.store.get_datasets(id).await?, at, "cache")),
-        _ => refresh_from_graph(deps, cache, &client).await,
+        Some(at) if !refresh => Ok(view(id, ports.store.datasets(id).await?, at, "cache")),
+        _ => refresh_from_graph(ports, &client, recovery).await,
     }
 }
 
 async fn refresh_from_graph(
-    deps: &Deps,
-    cache: &SecretCache,
-    client: &ClientItem,
+    ports: &Ports,
+    client: &Client,
+    recovery: Recovery,
 ) -> Result<DatasetsView> {
     let id = &client.client_business_id;
-    let token = tokens::current_bisu(deps, cache, client)
-        .await?
-        .access_token;
-    let params = |fields: &str| {
-        [
-            ("fields", fields.to_owned()),
-            ("limit", PAGE_LIMIT.to_owned()),
-        ]
-    };
-    let owned_path = format!("{id}/owned_pixels");
-    let shared_path = format!("{id}/client_pixels");
-    let (owned_params, shared_params) = (params(OWNED_FIELDS), params(SHARED_FIELDS));
+    let token = tokens::current(ports, client, recovery).await?.access_token;
     let read = tokio::try_join!(
-        deps.graph
-            .get_all_pages::<GraphPixel>(&owned_path, &owned_params, Auth::Token(&token)),
-        deps.graph
-            .get_all_pages::<GraphPixel>(&shared_path, &shared_params, Auth::Token(&token)),
+        ports.graph.pixels(id, Ownership::Owned, &token),
+        ports.graph.pixels(id, Ownership::Shared, &token),
     );
     let (owned, shared) = match read {
         Ok(pages) => pages,
-        Err(err) => return Err(clients::graph_failure(deps, id, err).await),
+        Err(err) => return Err(clients::graph_failure(ports, Some(id), err, Whose::Client).await),
     };
 
-    let now = Now::get().epoch();
+    let now = ports.clock.now();
     let mut seen = HashSet::new();
-    let datasets: Vec<DatasetItem> = owned
+    let datasets: Vec<Dataset> = owned
         .into_iter()
         .map(|p| (p, Ownership::Owned))
         .chain(shared.into_iter().map(|p| (p, Ownership::Shared)))
         // A pixel both owned and listed as shared counts once, as owned.
         .filter(|(p, _)| seen.insert(p.id.clone()))
-        .map(|(p, ownership)| item(id, p, ownership, now))
+        .map(|(p, ownership)| dataset(p, ownership))
         .collect();
-    let stale: Vec<(String, String)> = deps
+    let stale: Vec<String> = ports
         .store
-        .get_datasets(id)
+        .datasets(id)
         .await?
         .into_iter()
-        .filter(|old| !seen.contains(&old.dataset.id))
-        .map(|old| (old.pk, old.sk))
+        .filter(|old| !seen.contains(&old.id))
+        .map(|old| old.id)
         .collect();
-    deps.store.write_datasets(&datasets, &stale).await?;
-    clients::update(deps, id, "datasets_refreshed", |current| {
-        let mut next = current.clone();
-        next.datasets_fetched_at = Some(now);
-        let detail = BTreeMap::from([
-            ("count".to_owned(), datasets.len().to_string()),
-            ("removed".to_owned(), stale.len().to_string()),
-        ]);
-        Some((next, detail))
+    // Fenced: a client that began offboarding meanwhile gets no dataset item back.
+    if ports
+        .store
+        .write_datasets(id, &datasets, &stale)
+        .await?
+        .is_err()
+    {
+        return Err(Error::ClientOffboarded);
+    }
+    let marked = clients::update(ports, id, |current| {
+        (current.status == ClientStatus::Active).then(|| {
+            let mut next = current.clone();
+            next.datasets_fetched_at = Some(now);
+            (next, None)
+        })
     })
     .await?;
+    if marked.is_none() {
+        return Err(Error::ClientOffboarded);
+    }
     tracing::info!(client_business_id = %id, count = datasets.len(), removed = stale.len(), "datasets refreshed");
     Ok(view(id, datasets, now, "graph"))
 }
 
-fn item(id: &ClientBusinessId, pixel: GraphPixel, ownership: Ownership, now: i64) -> DatasetItem {
+fn dataset(pixel: Pixel, ownership: Ownership) -> Dataset {
     let (owner_id, owner_name) = pixel
         .owner_business
         .map_or((None, None), |o| (o.id, o.name));
-    DatasetItem {
-        pk: client_pk(id),
-        sk: dataset_sk(&pixel.id),
-        dataset: Dataset {
-            id: pixel.id,
-            name: pixel.name,
-            ownership,
-            permitted_tasks: pixel.permitted_tasks,
-            creation_time: pixel.creation_time,
-            last_fired_time: pixel.last_fired_time,
-            is_unavailable: pixel.is_unavailable,
-            owner_business_id: owner_id,
-            owner_business_name: owner_name,
-            data_use_setting: pixel.data_use_setting,
-        },
-        fetched_at: now,
+    Dataset {
+        id: pixel.id,
+        name: pixel.name,
+        ownership,
+        permitted_tasks: pixel.permitted_tasks,
+        creation_time: pixel.creation_time,
+        last_fired_time: pixel.last_fired_time,
+        is_unavailable: pixel.is_unavailable,
+        owner_business_id: owner_id,
+        owner_business_name: owner_name,
+        data_use_setting: pixel.data_use_setting,
     }
 }
 
 fn view(
     id: &ClientBusinessId,
-    items: Vec<DatasetItem>,
+    mut datasets: Vec<Dataset>,
     fetched_at: i64,
     source: &'static str,
 ) -> DatasetsView {
-    let datasets: Vec<Dataset> = items.into_iter().map(|item| item.dataset).collect();
+    datasets.sort_by(|a, b| a.id.cmp(&b.id));
     DatasetsView {
         client_business_id: id.clone(),
         count: datasets.len(),
         datasets,
-        fetched_at: Now::epoch_rfc3339(fetched_at),
+        fetched_at: rfc3339(fetched_at),
         source,
     }
 }
@@ -173,10 +138,10 @@ fn view(
 #[derive(Serialize)]
 pub struct ClientView {
     pub client_business_id: ClientBusinessId,
-    pub status: crate::store::ClientStatus,
-    pub mode: crate::ids::OnboardingMode,
-    pub partner_ref: crate::ids::PartnerRef,
-    pub system_user_id: crate::ids::SystemUserId,
+    pub status: ClientStatus,
+    pub mode: Mode,
+    pub partner_ref: PartnerRef,
+    pub system_user_id: SystemUserId,
     pub scopes: Vec<String>,
     pub granted_assets: BTreeMap<String, Vec<String>>,
     pub token_expires_at: Option<i64>,
@@ -187,8 +152,8 @@ pub struct ClientView {
     pub datasets_fetched_at: Option<String>,
 }
 
-pub async fn client_view(deps: &Deps, id: &ClientBusinessId) -> Result<ClientView> {
-    let c = clients::load(deps, id).await?;
+pub async fn client_view(ports: &Ports, id: &ClientBusinessId) -> Result<ClientView> {
+    let c = clients::load(ports, id).await?;
     Ok(ClientView {
         client_business_id: c.client_business_id,
         status: c.status,
@@ -198,10 +163,10 @@ pub async fn client_view(deps: &Deps, id: &ClientBusinessId) -> Result<ClientVie
         scopes: c.scopes,
         granted_assets: c.granted_assets,
         token_expires_at: c.token_expires_at,
-        onboarded_at: c.onboarded_at,
-        updated_at: c.updated_at,
-        offboarded_at: c.offboarded_at,
+        onboarded_at: rfc3339(c.onboarded_at),
+        updated_at: rfc3339(c.updated_at),
+        offboarded_at: c.offboarded_at.map(rfc3339),
         offboard_reason: c.offboard_reason,
-        datasets_fetched_at: c.datasets_fetched_at.map(Now::epoch_rfc3339),
+        datasets_fetched_at: c.datasets_fetched_at.map(rfc3339),
     })
 }

@@ -1,9 +1,7 @@
 //! The one error type of the service, with its mappings to HTTP and to Lambda `errorType`.
 
-use crate::graph::GraphError;
-
 /// What went wrong, phrased so the caller knows what to do next.
-/// Messages never carry a token, code, secret or state value.
+/// Messages never carry a token, code, secret, state value, or storage or library error text.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
@@ -26,6 +24,10 @@ pub enum Error {
         "this onboarding session is being completed by another request: retry in a few seconds"
     )]
     SessionInProgress,
+    #[error(
+        "this onboarding link was opened in another browser: finish there, or ask for a new link"
+    )]
+    SessionOtherBrowser,
     #[error("the business did not grant access ({reason}): nothing was stored")]
     ConsentDenied { reason: String },
     #[error("{0}")]
@@ -38,17 +40,21 @@ pub enum Error {
     ClientNotFound,
     #[error("client business has been offboarded")]
     ClientOffboarded,
-    #[error("the client's token is no longer valid: the client must reconnect")]
-    NeedsReconnect,
-    #[error("Meta denied the call for lack of permission (code {code})")]
+    #[error("this client business is being offboarded: retry in a minute")]
+    OffboardingInProgress,
+    #[error("{0}")]
+    NeedsReconnect(String),
+    #[error("Meta refused the permission or the asset (code {code}): the client must grant it")]
     PermissionDenied { code: i64 },
-    #[error("Meta is throttling calls for this business")]
+    #[error("{0}")]
+    PartnerCredentials(String),
+    #[error("Meta is throttling calls: retry later")]
     Throttled { retry_after_secs: Option<u64> },
-    #[error("Meta's Graph API is unavailable: {0}")]
+    #[error("{0}")]
     UpstreamUnavailable(String),
-    #[error("Meta's Graph API rejected the call (code {code})")]
-    UpstreamRejected { code: i64 },
-    #[error("storage is unavailable: {0}")]
+    #[error("Meta's Graph API refused the call (code {code}): {message}")]
+    UpstreamRejected { code: i64, message: String },
+    #[error("storage is unavailable while {0}: retry later")]
     StorageUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
@@ -68,7 +74,7 @@ pub enum CodeProblem {
 }
 
 impl Error {
-    /// The stable `errorType` of DESIGN section 3 for direct invocations.
+    /// The stable `errorType` of DESIGN section 3.
     pub fn error_type(&self) -> &'static str {
         match self {
             Self::InvalidRequest(_)
@@ -81,16 +87,18 @@ impl Error {
             | Self::SessionNotFound
             | Self::SessionExpired
             | Self::SessionInProgress
+            | Self::SessionOtherBrowser
             | Self::ConsentDenied { .. }
             | Self::CodeRejected(_)
             | Self::LoginRejected(_) => "InvalidRequest",
             Self::ClientNotFound => "ClientNotFound",
-            Self::ClientOffboarded => "ClientOffboarded",
-            Self::NeedsReconnect | Self::PermissionDenied { .. } => "NeedsReconnect",
+            Self::ClientOffboarded | Self::OffboardingInProgress => "ClientOffboarded",
+            Self::NeedsReconnect(_) => "NeedsReconnect",
+            Self::PermissionDenied { .. } => "PermissionDenied",
+            Self::PartnerCredentials(_) => "PartnerCredentials",
             Self::Throttled { .. } => "Throttled",
-            Self::UpstreamUnavailable(_)
-            | Self::UpstreamRejected { .. }
-            | Self::StorageUnavailable(_) => "UpstreamUnavailable",
+            Self::UpstreamUnavailable(_) | Self::StorageUnavailable(_) => "UpstreamUnavailable",
+            Self::UpstreamRejected { .. } => "UpstreamRejected",
             Self::Internal(_) => "Internal",
         }
     }
@@ -100,20 +108,22 @@ impl Error {
         match self {
             Self::InvalidRequest(_) | Self::CodeRejected(_) | Self::LoginRejected(_) => 400,
             Self::Unauthorized(_) => 401,
-            Self::ConsentDenied { .. } | Self::PermissionDenied { .. } => 403,
+            Self::ConsentDenied { .. }
+            | Self::PermissionDenied { .. }
+            | Self::SessionOtherBrowser => 403,
             Self::RouteNotFound
             | Self::DeletionNotFound
             | Self::SessionNotFound
             | Self::ClientNotFound => 404,
             Self::MethodNotAllowed => 405,
-            Self::SessionInProgress | Self::NeedsReconnect => 409,
+            Self::SessionInProgress | Self::NeedsReconnect(_) | Self::OffboardingInProgress => 409,
             Self::SessionExpired | Self::ClientOffboarded => 410,
             Self::PayloadTooLarge(_) => 413,
             Self::UnsupportedMediaType(_) => 415,
             Self::Throttled { .. } => 429,
             Self::UpstreamRejected { .. } => 502,
             Self::UpstreamUnavailable(_) | Self::StorageUnavailable(_) => 503,
-            Self::Internal(_) => 500,
+            Self::PartnerCredentials(_) | Self::Internal(_) => 500,
         }
     }
 
@@ -122,20 +132,21 @@ impl Error {
         match self {
             Self::Throttled { retry_after_secs } => *retry_after_secs,
             Self::UpstreamUnavailable(_) | Self::StorageUnavailable(_) => Some(1),
+            Self::OffboardingInProgress => Some(60),
             _ => None,
         }
     }
 
+    /// A storage failure: the library's text goes to the log, only `context` to the caller.
     pub fn storage(context: &str, err: impl std::fmt::Display) -> Self {
-        // The AWS SDK's display names the operation and service, never the payload.
-        tracing::warn!(error = %err, "{context} failed");
+        tracing::warn!(error = %err, "storage failed while {context}");
         Self::StorageUnavailable(context.to_owned())
     }
-}
 
-impl From<GraphError> for Error {
-    fn from(err: GraphError) -> Self {
-        err.into_service_error()
+    /// A failure that must not happen: the detail goes to the log, a generic text out.
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "{context}");
+        Self::Internal(context.to_owned())
     }
 }
 

@@ -1,24 +1,28 @@
 //! The library every function of the Meta Business Login token service is built on.
+//! `model` is the domain, `ports` the traits the flows run over, `adapters` the real ports,
+//! `fakes` the in-memory ones, `lambda` the two doors (HTTP and direct invocation).
 
+pub mod adapters;
 pub mod app_secrets;
 pub mod clients;
 pub mod clock;
 pub mod config;
+mod custody;
 pub mod datasets;
 pub mod deps;
 pub mod error;
-pub mod graph;
-pub mod http;
-pub mod ids;
-pub mod invoke;
+pub mod fakes;
+pub mod lambda;
 pub mod logging;
+pub mod model;
 pub mod offboarding;
 pub mod onboarding;
-pub mod secret_cache;
+pub mod partner;
+pub mod ports;
+pub mod settings;
 pub mod signatures;
-pub mod store;
+pub mod sweep;
 pub mod tokens;
-pub mod vault;
 
-pub use deps::Deps;
 pub use error::{Error, Result};
+pub use ports::Ports;

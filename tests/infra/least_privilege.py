@@ -1,9 +1,13 @@
 """Reads the IAM roles of infra/template.yaml and the README's table "IAM actions per function",
-and lists every way a role differs from its row of that table."""
+and lists every way a role differs from its row of that table; also answers who can do what on
+one concrete ARN (wildcards included), and what is wrong with the KMS key policy."""
 
+import fnmatch
+import json
 import pathlib
 import re
 
+import cfnlint
 from cfnlint.decode import decode
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -50,8 +54,12 @@ def resource_name(resource, own_logs):
         return "*"
     if resource == {"Ref": "AppSecret"}:
         return "app secret"
+    if resource == {"Ref": "PartnerSecret"}:
+        return "partner secret"
     if resource == {"Fn::GetAtt": ["Table", "Arn"]}:
         return "table"
+    if resource == {"Fn::Sub": "${Table.Arn}/index/due"}:
+        return "due index"
     if resource == {"Fn::GetAtt": ["SecretsKey", "Arn"]}:
         return "secrets key"
     if resource == {"Fn::GetAtt": [own_logs, "Arn"]}:
@@ -96,4 +104,142 @@ def violations(template, table):
         allowed = table.get(function, set())
         found += [f"{function}: {a} on {r} is not in the README table" for a, r in sorted(have - allowed)]
         found += [f"{function}: the README lists {a} on {r}, the role lacks it" for a, r in sorted(allowed - have)]
+    return found
+
+
+# ---------------------------------------------------------------- who can do what, concretely
+
+# What the template's names become in one imagined deployment (Stage dev).
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+SUB_VALUES = {
+    "AWS::Partition": "aws",
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT,
+    "AWS::URLSuffix": "amazonaws.com",
+    "Stage": "dev",
+    "Table.Arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/meta-login-dev",
+}
+SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:meta-login/dev/{{}}-AbCdEf"
+# A Ref to a secret is its full ARN, with Secrets Manager's random suffix.
+REFS = {
+    "AppSecret": SECRET_ARN.format("app"),
+    "PartnerSecret": SECRET_ARN.format("partner/system-user"),
+}
+PARTNER_SECRET_ARN = REFS["PartnerSecret"]
+CLIENT_SECRET_ARN = SECRET_ARN.format("clients/123/bisu")
+
+
+def concrete(resource):
+    """The ARN (or ARN pattern) a policy resource stands for; None when it cannot be told,
+    which callers treat as matching anything."""
+    if isinstance(resource, str):
+        return resource
+    if not isinstance(resource, dict) or len(resource) != 1:
+        return None
+    (fn, arg), = resource.items()
+    if fn == "Ref":
+        return REFS.get(arg)
+    if fn == "Fn::GetAtt" and arg == ["Table", "Arn"]:
+        return SUB_VALUES["Table.Arn"]
+    if fn == "Fn::Sub" and isinstance(arg, str):
+        unknown = [name for name in re.findall(r"\$\{([^}!]+)\}", arg) if name not in SUB_VALUES]
+        if unknown:
+            return None
+        return re.sub(r"\$\{([^}!]+)\}", lambda m: SUB_VALUES[m.group(1)], arg)
+    return None
+
+
+def pattern_matches(pattern, value, case_sensitive=True):
+    """IAM's matching: * any run of characters, ? one character."""
+    if pattern is None:
+        return True
+    if not case_sensitive:
+        pattern, value = pattern.lower(), value.lower()
+    return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
+
+
+def statements(template, role_name):
+    role = template["Resources"][role_name]["Properties"]
+    for policy in role.get("Policies", []):
+        yield from as_list(policy["PolicyDocument"]["Statement"])
+
+
+def can(template, role_name, action, arn):
+    """Whether any Allow statement of the role's inline policies could allow `action` on `arn`.
+    Conservative: a managed policy, NotAction, NotResource or an unreadable resource counts as yes;
+    conditions are ignored (they only narrow)."""
+    role = template["Resources"][role_name]["Properties"]
+    if role.get("ManagedPolicyArns"):
+        return True
+    for statement in statements(template, role_name):
+        if statement.get("Effect") != "Allow":
+            continue
+        if "NotAction" in statement or "NotResource" in statement:
+            return True
+        if not any(pattern_matches(a, action, case_sensitive=False) for a in as_list(statement["Action"])):
+            continue
+        if any(pattern_matches(concrete(r), arn) for r in as_list(statement["Resource"])):
+            return True
+    return False
+
+
+def functions_that_can(template, action, arn):
+    return {function for function, (role, _) in FUNCTIONS.items() if can(template, role, action, arn)}
+
+
+def unknown_actions(template):
+    """Actions granted to a role that name nothing in IAM (cfn-lint's copy of the service
+    authorization reference), e.g. dynamodb:TransactWriteItems: they grant nothing."""
+    data = json.loads((pathlib.Path(cfnlint.__file__).parent / "data" / "AdditionalSpecs" / "Policies.json").read_text())
+    found = []
+    for function, (role, _) in FUNCTIONS.items():
+        for statement in statements(template, role):
+            for action in as_list(statement.get("Action", [])):
+                service, _, name = action.partition(":")
+                known = data.get(service.lower(), {}).get("Actions", {})
+                if not any(pattern_matches(name, a, case_sensitive=False) for a in known):
+                    found.append(f"{function}: {action} is not an IAM action")
+    return found
+
+
+# ---------------------------------------------------------------- the KMS key policy
+
+KMS_USE = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+           "kms:GenerateDataKeyWithoutPlaintext", "kms:GenerateDataKeyPair", "kms:GenerateDataKeyPairWithoutPlaintext"]
+SECRETS_MANAGER_ONLY = {
+    "kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"},
+    "kms:CallerAccount": {"Ref": "AWS::AccountId"},
+}
+ACCOUNT_ROOT = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+
+
+def key_policy_problems(template):
+    """Every Allow of the key policy is for this account's root (so IAM policies decide who);
+    none grants kms:* without conditions; every statement that allows using the key (Encrypt,
+    Decrypt, ReEncrypt, GenerateDataKey) does so only through Secrets Manager for this account."""
+    found = []
+    policy = template["Resources"]["SecretsKey"]["Properties"]["KeyPolicy"]
+    allows = [s for s in as_list(policy["Statement"]) if s.get("Effect") == "Allow"]
+    for statement in allows:
+        sid = statement.get("Sid", repr(statement))
+        if "NotAction" in statement or "NotPrincipal" in statement or "NotResource" in statement:
+            found.append(f"{sid}: NotAction, NotPrincipal or NotResource")
+            continue
+        if statement.get("Principal") != {"AWS": ACCOUNT_ROOT}:
+            found.append(f"{sid}: principal {statement.get('Principal')!r} is not this account's root")
+        actions = as_list(statement["Action"])
+        condition = statement.get("Condition")
+        if any(a in ("*", "kms:*") for a in actions) and not condition:
+            found.append(f"{sid}: kms:* without conditions")
+        uses = [u for u in KMS_USE if any(pattern_matches(a, u, case_sensitive=False) for a in actions)]
+        if uses:
+            equals = (condition or {}).get("StringEquals", {})
+            for key, value in SECRETS_MANAGER_ONLY.items():
+                if equals.get(key) != value:
+                    found.append(f"{sid}: allows {', '.join(uses)} without StringEquals {key} = {value!r}")
+    if not any(
+        pattern_matches(a, "kms:Decrypt", case_sensitive=False) for s in allows for a in as_list(s.get("Action", []))
+    ):
+        found.append("no statement lets Secrets Manager use the key")
     return found

@@ -1,15 +1,48 @@
-"""Offline checks of infra/template.yaml: least privilege per function, and route authorization."""
+"""Offline checks of infra/template.yaml: least privilege per function, the partner secret, the KMS
+key policy, the table and its `due` index, the sweep schedule, and route authorization.
+
+Each check is paired with tests that widen a copy of the template and show the check catches it."""
 
 import copy
+import json
 import unittest
 
-from least_privilege import FUNCTIONS, load_template, readme_table, violations
+from least_privilege import (
+    CLIENT_SECRET_ARN,
+    FUNCTIONS,
+    PARTNER_SECRET_ARN,
+    SUB_VALUES,
+    functions_that_can,
+    key_policy_problems,
+    load_template,
+    readme_table,
+    unknown_actions,
+    violations,
+)
 
 INTERNAL_ROUTES = {"POST /onboarding/sessions", "GET /clients/{id}/datasets", "GET /clients/{id}"}
+CLIENT_SECRETS = {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:meta-login/${Stage}/clients/*"}
+PARTNER_SECRET_READERS = {"token-fetch", "offboarding"}
+TABLE_ARN = SUB_VALUES["Table.Arn"]
+DUE_INDEX_ARN = TABLE_ARN + "/index/due"
 
 
 def first_statement(template, role):
     return template["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+
+
+def key_statement(template, sid):
+    statements = template["Resources"]["SecretsKey"]["Properties"]["KeyPolicy"]["Statement"]
+    return next(s for s in statements if s.get("Sid") == sid)
+
+
+def key_use_statement(template):
+    statements = template["Resources"]["SecretsKey"]["Properties"]["KeyPolicy"]["Statement"]
+    return next(s for s in statements if "kms:Decrypt" in s["Action"])
+
+
+def table(template):
+    return template["Resources"]["Table"]["Properties"]
 
 
 class LeastPrivilege(unittest.TestCase):
@@ -23,11 +56,40 @@ class LeastPrivilege(unittest.TestCase):
     def test_roles_hold_exactly_the_readme_table(self):
         self.assertEqual(violations(self.template, self.table), [])
 
+    def test_every_granted_action_exists_in_iam(self):
+        self.assertEqual(unknown_actions(self.template), [])
+
+    def test_no_role_can_scan(self):
+        for arn in (TABLE_ARN, DUE_INDEX_ARN):
+            self.assertEqual(functions_that_can(self.template, "dynamodb:Scan", arn), set(), arn)
+
+    def test_only_token_fetch_queries_the_due_index(self):
+        self.assertEqual(functions_that_can(self.template, "dynamodb:Query", DUE_INDEX_ARN), {"token-fetch"})
+
+    def test_writers_of_transactions_can_condition_check(self):
+        writers = functions_that_can(self.template, "dynamodb:PutItem", TABLE_ARN)
+        self.assertEqual(writers, set(FUNCTIONS))
+        self.assertEqual(functions_that_can(self.template, "dynamodb:ConditionCheckItem", TABLE_ARN), writers)
+
     def test_a_wildcard_action_is_caught(self):
         widened = copy.deepcopy(self.template)
         first_statement(widened, "OAuthCallbackRole")[-1]["Action"].append("dynamodb:*")
         found = violations(widened, self.table)
         self.assertTrue(any("dynamodb:* on table" in v for v in found), found)
+        self.assertEqual(functions_that_can(widened, "dynamodb:Scan", TABLE_ARN), {"oauth-callback"})
+
+    def test_a_granted_scan_is_caught(self):
+        widened = copy.deepcopy(self.template)
+        first_statement(widened, "TokenFetchRole").append(
+            {"Effect": "Allow", "Action": "dynamodb:Sc*", "Resource": {"Fn::Sub": "${Table.Arn}/index/*"}}
+        )
+        self.assertEqual(functions_that_can(widened, "dynamodb:Scan", DUE_INDEX_ARN), {"token-fetch"})
+
+    def test_a_made_up_action_is_caught(self):
+        widened = copy.deepcopy(self.template)
+        first_statement(widened, "OffboardingRole")[-1]["Action"].append("dynamodb:TransactWriteItems")
+        found = unknown_actions(widened)
+        self.assertEqual(found, ["offboarding: dynamodb:TransactWriteItems is not an IAM action"])
 
     def test_a_widened_resource_is_caught(self):
         widened = copy.deepcopy(self.template)
@@ -40,7 +102,7 @@ class LeastPrivilege(unittest.TestCase):
     def test_a_new_action_is_caught(self):
         widened = copy.deepcopy(self.template)
         first_statement(widened, "DatasetLookupRole").append(
-            {"Effect": "Allow", "Action": "secretsmanager:DeleteSecret", "Resource": {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:meta-login/${Stage}/clients/*"}}
+            {"Effect": "Allow", "Action": "secretsmanager:DeleteSecret", "Resource": CLIENT_SECRETS}
         )
         found = violations(widened, self.table)
         self.assertTrue(any("dataset-lookup: secretsmanager:DeleteSecret on client secrets" in v for v in found), found)
@@ -55,9 +117,189 @@ class LeastPrivilege(unittest.TestCase):
 
     def test_a_removed_grant_shows_the_table_is_stale(self):
         narrowed = copy.deepcopy(self.template)
-        first_statement(narrowed, "OffboardingRole")[-1]["Action"].remove("dynamodb:Scan")
+        first_statement(narrowed, "OffboardingRole")[-1]["Action"].remove("dynamodb:BatchWriteItem")
         found = violations(narrowed, self.table)
-        self.assertTrue(any("lists dynamodb:Scan" in v for v in found), found)
+        self.assertTrue(any("lists dynamodb:BatchWriteItem" in v for v in found), found)
+
+
+class PartnerSecret(unittest.TestCase):
+    def setUp(self):
+        self.template = load_template()
+
+    def test_the_stack_creates_it_under_the_prefix_encrypted_with_the_key(self):
+        secret = self.template["Resources"]["PartnerSecret"]
+        self.assertEqual(secret["Type"], "AWS::SecretsManager::Secret")
+        self.assertEqual(secret["Properties"]["Name"], {"Fn::Sub": "meta-login/${Stage}/partner/system-user"})
+        self.assertEqual(secret["Properties"]["KmsKeyId"], {"Ref": "SecretsKey"})
+        self.assertNotIn("SecretString", secret["Properties"])
+        self.assertNotIn("GenerateSecretString", secret["Properties"])
+
+    def test_only_token_fetch_and_offboarding_can_read_it(self):
+        readers = functions_that_can(self.template, "secretsmanager:GetSecretValue", PARTNER_SECRET_ARN)
+        self.assertEqual(readers, PARTNER_SECRET_READERS)
+
+    def test_nobody_can_change_or_delete_it(self):
+        for action in ("PutSecretValue", "CreateSecret", "UpdateSecret", "DeleteSecret", "TagResource", "PutResourcePolicy"):
+            self.assertEqual(functions_that_can(self.template, f"secretsmanager:{action}", PARTNER_SECRET_ARN), set(), action)
+
+    def test_client_secret_wildcards_reach_client_secrets_only(self):
+        # The readers of client secrets are who they should be (so the matching works) ...
+        self.assertEqual(
+            functions_that_can(self.template, "secretsmanager:GetSecretValue", CLIENT_SECRET_ARN),
+            {"dataset-lookup", "token-fetch", "offboarding"},
+        )
+        # ... and no wildcard of theirs reaches the partner's secrets, nor the app secret.
+        for name in ("partner/system-user-AbCdEf", "partner/pages/42-AbCdEf", "app-AbCdEf", "clients-AbCdEf"):
+            arn = CLIENT_SECRET_ARN.replace("clients/123/bisu-AbCdEf", name)
+            writers = functions_that_can(self.template, "secretsmanager:PutSecretValue", arn)
+            self.assertEqual(writers, set(), arn)
+            if name.startswith("partner/"):
+                readers = functions_that_can(self.template, "secretsmanager:GetSecretValue", arn)
+                self.assertLessEqual(readers, PARTNER_SECRET_READERS, arn)
+
+    def test_granting_it_to_oauth_callback_is_caught(self):
+        widened = copy.deepcopy(self.template)
+        first_statement(widened, "OAuthCallbackRole").append(
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": {"Ref": "PartnerSecret"}}
+        )
+        self.assertEqual(
+            functions_that_can(widened, "secretsmanager:GetSecretValue", PARTNER_SECRET_ARN),
+            PARTNER_SECRET_READERS | {"oauth-callback"},
+        )
+        found = violations(widened, readme_table())
+        self.assertIn("oauth-callback: secretsmanager:GetSecretValue on partner secret is not in the README table", found)
+
+    def test_a_wildcard_that_reaches_it_is_caught(self):
+        widened = copy.deepcopy(self.template)
+        statements = first_statement(widened, "DatasetLookupRole")
+        clients = next(s for s in statements if s["Resource"] == CLIENT_SECRETS)
+        clients["Resource"] = {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:meta-login/${Stage}/*"}
+        readers = functions_that_can(widened, "secretsmanager:GetSecretValue", PARTNER_SECRET_ARN)
+        self.assertIn("dataset-lookup", readers)
+
+    def test_an_action_wildcard_that_reaches_it_is_caught(self):
+        widened = copy.deepcopy(self.template)
+        first_statement(widened, "OAuthCallbackRole").append(
+            {"Effect": "Allow", "Action": "secretsmanager:Get*", "Resource": "arn:aws:secretsmanager:*:*:secret:meta-login/*"}
+        )
+        readers = functions_that_can(widened, "secretsmanager:GetSecretValue", PARTNER_SECRET_ARN)
+        self.assertIn("oauth-callback", readers)
+
+
+class KeyPolicy(unittest.TestCase):
+    def setUp(self):
+        self.template = load_template()
+
+    def test_the_key_policy_has_no_problem(self):
+        self.assertEqual(key_policy_problems(self.template), [])
+
+    def test_the_account_administers_the_key_without_using_it(self):
+        admin = key_statement(self.template, "AccountAdministers")
+        self.assertNotIn("Condition", admin)
+        for action in ("kms:Put*", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:Enable*", "kms:Disable*"):
+            self.assertIn(action, admin["Action"])
+        for action in admin["Action"]:
+            self.assertFalse(action.startswith(("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncrypt")), action)
+            self.assertNotEqual(action, "kms:*")
+
+    def test_the_use_statement_is_through_secrets_manager_for_this_account(self):
+        use = key_use_statement(self.template)
+        self.assertEqual(
+            use["Condition"],
+            {"StringEquals": {
+                "kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"},
+                "kms:CallerAccount": {"Ref": "AWS::AccountId"},
+            }},
+        )
+        self.assertLessEqual({"kms:Decrypt", "kms:GenerateDataKey*"}, set(use["Action"]))
+
+    def test_a_removed_condition_is_caught(self):
+        for key in ("kms:CallerAccount", "kms:ViaService"):
+            widened = copy.deepcopy(self.template)
+            del key_use_statement(widened)["Condition"]["StringEquals"][key]
+            found = key_policy_problems(widened)
+            self.assertTrue(any(f"without StringEquals {key}" in v for v in found), found)
+
+    def test_a_weakened_condition_is_caught(self):
+        widened = copy.deepcopy(self.template)
+        condition = key_use_statement(widened)["Condition"]
+        condition["StringLike"] = condition.pop("StringEquals")
+        condition["StringLike"]["kms:ViaService"] = "*"
+        found = key_policy_problems(widened)
+        self.assertTrue(any("without StringEquals kms:ViaService" in v for v in found), found)
+
+    def test_an_unconditioned_kms_star_is_caught(self):
+        widened = copy.deepcopy(self.template)
+        key_statement(widened, "AccountAdministers")["Action"] = "kms:*"
+        found = key_policy_problems(widened)
+        self.assertTrue(any("kms:* without conditions" in v for v in found), found)
+
+    def test_use_slipped_into_administration_is_caught(self):
+        widened = copy.deepcopy(self.template)
+        key_statement(widened, "AccountAdministers")["Action"].append("kms:Decrypt")
+        found = key_policy_problems(widened)
+        self.assertTrue(any(v.startswith("AccountAdministers: allows kms:Decrypt") for v in found), found)
+
+    def test_another_principal_is_caught(self):
+        widened = copy.deepcopy(self.template)
+        key_use_statement(widened)["Principal"] = {"AWS": "*"}
+        found = key_policy_problems(widened)
+        self.assertTrue(any("is not this account's root" in v for v in found), found)
+
+    def test_the_secrets_use_the_key(self):
+        for secret in ("AppSecret", "PartnerSecret"):
+            self.assertEqual(self.template["Resources"][secret]["Properties"]["KmsKeyId"], {"Ref": "SecretsKey"}, secret)
+
+
+class Storage(unittest.TestCase):
+    def setUp(self):
+        self.template = load_template()
+
+    def test_keys_ttl_and_stream(self):
+        props = table(self.template)
+        self.assertEqual(props["KeySchema"], [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+        self.assertEqual(props["TimeToLiveSpecification"], {"AttributeName": "expires_at_epoch", "Enabled": True})
+        self.assertEqual(props["StreamSpecification"], {"StreamViewType": "NEW_IMAGE"})
+
+    def test_the_due_index(self):
+        self.assertEqual(due_index_problems(self.template), [])
+
+    def test_a_wrong_due_index_is_caught(self):
+        widened = copy.deepcopy(self.template)
+        next(a for a in table(widened)["AttributeDefinitions"] if a["AttributeName"] == "due_at")["AttributeType"] = "S"
+        self.assertIn("due_at is S, not N", due_index_problems(widened))
+        widened = copy.deepcopy(self.template)
+        table(widened)["GlobalSecondaryIndexes"][0]["Projection"] = {"ProjectionType": "ALL"}
+        self.assertIn("projection {'ProjectionType': 'ALL'}", due_index_problems(widened))
+        widened = copy.deepcopy(self.template)
+        del table(widened)["GlobalSecondaryIndexes"]
+        self.assertEqual(due_index_problems(widened), ["no index due"])
+
+
+def due_index_problems(template):
+    props = table(template)
+    found = []
+    index = next((i for i in props.get("GlobalSecondaryIndexes", []) if i["IndexName"] == "due"), None)
+    if index is None:
+        return ["no index due"]
+    if index["KeySchema"] != [{"AttributeName": "due_pk", "KeyType": "HASH"}, {"AttributeName": "due_at", "KeyType": "RANGE"}]:
+        found.append(f"keys {index['KeySchema']}")
+    if index["Projection"] != {"ProjectionType": "KEYS_ONLY"}:
+        found.append(f"projection {index['Projection']}")
+    types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
+    for name, expected in (("due_pk", "S"), ("due_at", "N")):
+        if types.get(name) != expected:
+            found.append(f"{name} is {types.get(name)}, not {expected}")
+    return found
+
+
+class Schedule(unittest.TestCase):
+    def test_the_sweep_schedule_invokes_token_fetch_with_the_sweep_action(self):
+        template = load_template()
+        events = template["Resources"]["TokenFetchFunction"]["Properties"]["Events"]
+        schedules = [e["Properties"] for e in events.values() if e["Type"] in ("Schedule", "ScheduleV2")]
+        self.assertEqual(len(schedules), 1)
+        self.assertEqual(json.loads(schedules[0]["Input"]), {"action": "sweep"})
 
 
 class Routes(unittest.TestCase):

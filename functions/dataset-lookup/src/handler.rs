@@ -5,16 +5,19 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Deserialize;
 use serde_json::Value;
 use shared::datasets;
-use shared::http::event::Routes;
-use shared::http::{json, query};
-use shared::ids::ClientBusinessId;
-use shared::secret_cache::SecretCache;
-use shared::{Deps, Error, Result, invoke};
+use shared::lambda::event::Routes;
+use shared::lambda::http::{json, query};
+use shared::lambda::invoke;
+use shared::model::ClientBusinessId;
+use shared::tokens::Recovery;
+use shared::{Error, Ports, Result};
 
 pub struct App {
-    deps: Deps,
-    cache: SecretCache,
+    pub ports: Ports,
 }
+
+/// This function cannot read the partner secret: a lost token is recovered by token-fetch.
+const RECOVERY: Recovery = Recovery::NotHere;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,22 +33,13 @@ enum Route {
     Client(ClientBusinessId),
 }
 
-impl App {
-    pub fn new(deps: Deps) -> Self {
-        Self {
-            deps,
-            cache: SecretCache::default(),
-        }
-    }
-}
-
 #[async_trait::async_trait]
 impl Routes for App {
     async fn direct(&self, payload: Value) -> Result<Value> {
         let request: LookupRequest = invoke::parse(payload)?;
         let id = ClientBusinessId::parse(&request.client_business_id)?;
         tracing::Span::current().record("client_business_id", id.as_str());
-        let view = datasets::lookup(&self.deps, &self.cache, &id, request.refresh).await?;
+        let view = datasets::lookup(&self.ports, &id, request.refresh, RECOVERY).await?;
         Ok(serde_json::to_value(view).expect("views serialize"))
     }
 
@@ -67,12 +61,12 @@ impl Routes for App {
                         ));
                     }
                 };
-                let view = datasets::lookup(&self.deps, &self.cache, &id, refresh).await?;
+                let view = datasets::lookup(&self.ports, &id, refresh, RECOVERY).await?;
                 Ok(json(200, &view))
             }
             Route::Client(id) => {
                 tracing::Span::current().record("client_business_id", id.as_str());
-                Ok(json(200, &datasets::client_view(&self.deps, &id).await?))
+                Ok(json(200, &datasets::client_view(&self.ports, &id).await?))
             }
         }
     }

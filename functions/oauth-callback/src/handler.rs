@@ -3,21 +3,27 @@
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
-use shared::config::OnboardingConfig;
-use shared::http::{Query, error_json, json, json_body, query, redirect, respond};
-use shared::ids::{OnboardingMode, PartnerRef, SessionState, parse_auth_code};
-use shared::onboarding::{self, CodeSource, Completed};
-use shared::{Deps, Error, Result};
+use shared::clock::rfc3339;
+use shared::config::{Config, OnboardingConfig};
+use shared::lambda::http::{
+    Query, cookie, error_json, json, json_body, query, redirect, respond, set_cookie,
+};
+use shared::model::{Mode, OnboardingResult, PartnerRef, SessionState, parse_auth_code};
+use shared::onboarding::{self, BROWSER_COOKIE, CodeSource, Completed};
+use shared::{Error, Ports, Result};
 
 use crate::pages;
 
 /// The largest JSON body the routes accept.
 const MAX_BODY: usize = 8 * 1024;
 const MAX_ERROR_TEXT: usize = 1024;
+/// The browser cookie outlives any one session: a day.
+const COOKIE_MAX_AGE: i64 = 24 * 3600;
 
 pub struct App {
-    pub deps: Deps,
+    pub config: Config,
     pub onboarding: OnboardingConfig,
+    pub ports: Ports,
 }
 
 #[derive(Deserialize)]
@@ -25,13 +31,14 @@ pub struct App {
 struct NewSessionRequest {
     partner_ref: PartnerRef,
     #[serde(default)]
-    mode: Option<OnboardingMode>,
+    mode: Option<Mode>,
 }
 
 #[derive(Serialize)]
 struct NewSessionResponse<'a> {
     state: &'a str,
     login_url: &'a str,
+    onboarding_url: &'a str,
     expires_at: &'a str,
 }
 
@@ -45,7 +52,7 @@ struct CodeRequest {
 #[derive(Serialize)]
 struct CompletedResponse<'a> {
     #[serde(flatten)]
-    result: &'a shared::store::OnboardingResult,
+    result: &'a OnboardingResult,
     replayed: bool,
 }
 
@@ -60,7 +67,7 @@ impl App {
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
         let route = req.raw_http_path().to_owned();
         let audience = match route.as_str() {
-            "/onboarding" | "/oauth/callback" => Audience::Browser,
+            "/onboarding" | "/onboarding/start" | "/oauth/callback" => Audience::Browser,
             _ => Audience::Program,
         };
         Ok(
@@ -77,44 +84,84 @@ impl App {
             ("/onboarding/sessions", Method::POST) => self.new_session(req).await,
             ("/oauth/code", Method::POST) => self.code_from_sdk(req).await,
             ("/onboarding", Method::GET) => self.onboarding_page(req).await,
+            ("/onboarding/start", Method::GET) => self.start(req).await,
             ("/oauth/callback", Method::GET) => self.callback(req).await,
-            ("/onboarding/sessions" | "/oauth/code" | "/onboarding" | "/oauth/callback", _) => {
-                Err(Error::MethodNotAllowed)
-            }
+            (
+                "/onboarding/sessions"
+                | "/oauth/code"
+                | "/onboarding"
+                | "/onboarding/start"
+                | "/oauth/callback",
+                _,
+            ) => Err(Error::MethodNotAllowed),
             _ => Err(Error::RouteNotFound),
         }
     }
 
     async fn new_session(&self, req: &Request) -> Result<Response<Body>> {
         let body: NewSessionRequest = json_body(req, MAX_BODY)?;
-        let mode = body.mode.unwrap_or(OnboardingMode::Bisu);
-        let session =
-            onboarding::create_session(&self.deps, &self.onboarding, body.partner_ref, mode)
-                .await?;
+        let mode = body.mode.unwrap_or(Mode::Bisu);
+        let new = onboarding::create_session(&self.ports, body.partner_ref, mode).await?;
+        let login_url = onboarding::start_url(&self.onboarding, &new.state);
+        let mut onboarding_url = login_url.join("../onboarding").expect("a relative path");
+        onboarding_url
+            .query_pairs_mut()
+            .append_pair("session", new.state.expose());
         Ok(json(
             201,
             &NewSessionResponse {
-                state: session.state.expose(),
-                login_url: session.login_url.as_str(),
-                expires_at: &session.expires_at,
+                state: new.state.expose(),
+                login_url: login_url.as_str(),
+                onboarding_url: onboarding_url.as_str(),
+                expires_at: &rfc3339(new.session.expires_at),
             },
         ))
     }
 
-    async fn onboarding_page(&self, req: &Request) -> Result<Response<Body>> {
+    /// The session of `?session=`, bound to this browser; the cookie to set, if new.
+    async fn bound(&self, req: &Request) -> Result<(SessionState, onboarding::BoundSession)> {
         let query = query(req)?;
         let state = SessionState::parse(query.required("session", SessionState::LEN)?)?;
-        let session = onboarding::pending_session(&self.deps, &state).await?;
-        if let Some(result) = &session.result {
-            return Ok(pages::connected(result));
+        let bound =
+            onboarding::bind_browser(&self.ports, &state, cookie(req, BROWSER_COOKIE)).await?;
+        Ok((state, bound))
+    }
+
+    fn with_cookie(
+        &self,
+        mut response: Response<Body>,
+        new_cookie: Option<String>,
+    ) -> Response<Body> {
+        if let Some(value) = new_cookie {
+            let secure = !shared::config::is_loopback(&self.onboarding.redirect_uri);
+            set_cookie(
+                &mut response,
+                BROWSER_COOKIE,
+                &value,
+                COOKIE_MAX_AGE,
+                secure,
+            );
         }
-        let login_url = onboarding::login_url(&self.deps.config, &self.onboarding, &state);
-        Ok(pages::onboarding(
-            &self.deps.config,
-            &self.onboarding,
-            &state,
-            &login_url,
-        ))
+        response
+    }
+
+    async fn onboarding_page(&self, req: &Request) -> Result<Response<Body>> {
+        let (state, bound) = self.bound(req).await?;
+        let page = match &bound.session.result {
+            Some(result) => pages::connected(result),
+            None => {
+                let login_url = onboarding::start_url(&self.onboarding, &state);
+                pages::onboarding(&self.config, &self.onboarding, &state, &login_url)
+            }
+        };
+        Ok(self.with_cookie(page, bound.new_cookie))
+    }
+
+    /// `login_url`: binds this browser, then goes to Meta's dialog.
+    async fn start(&self, req: &Request) -> Result<Response<Body>> {
+        let (state, bound) = self.bound(req).await?;
+        let dialog = onboarding::dialog_url(&self.config, &self.onboarding, &state);
+        Ok(self.with_cookie(redirect(dialog.as_str()), bound.new_cookie))
     }
 
     async fn callback(&self, req: &Request) -> Result<Response<Body>> {
@@ -126,14 +173,14 @@ impl App {
         }
         let (state, code) = state_and_code(&query)?;
         let done = onboarding::complete(
-            &self.deps,
-            &self.onboarding,
+            &self.ports,
             &state,
+            cookie(req, BROWSER_COOKIE),
             code,
             CodeSource::LoginDialog,
         )
         .await?;
-        Ok(match &self.deps.config.success_redirect_url {
+        Ok(match &self.config.success_redirect_url {
             Some(target) => redirect(success_url(target, &done).as_str()),
             None => pages::connected(&done.result),
         })
@@ -144,9 +191,9 @@ impl App {
         let state = SessionState::parse(&body.state)?;
         let code = parse_auth_code(&body.code)?;
         let done = onboarding::complete(
-            &self.deps,
-            &self.onboarding,
+            &self.ports,
             &state,
+            cookie(req, BROWSER_COOKIE),
             code,
             CodeSource::JsSdk,
         )
@@ -163,7 +210,7 @@ impl App {
 
 fn state_and_code(query: &Query) -> Result<(SessionState, secrecy::SecretString)> {
     let state = SessionState::parse(query.required("state", SessionState::LEN)?)?;
-    let code = parse_auth_code(query.required("code", shared::ids::MAX_AUTH_CODE_LEN)?)?;
+    let code = parse_auth_code(query.required("code", shared::model::MAX_AUTH_CODE_LEN)?)?;
     Ok((state, code))
 }
 
@@ -182,8 +229,7 @@ fn success_url(target: &url::Url, done: &Completed) -> url::Url {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::ids::{ClientBusinessId, SystemUserId};
-    use shared::store::{ClientStatus, OnboardingResult};
+    use shared::model::{ClientBusinessId, ClientStatus, SystemUserId};
 
     #[test]
     fn success_redirect_keeps_the_target_query_and_adds_the_result() {

@@ -6,9 +6,13 @@ mod pages;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::logging::init();
-    let deps = shared::Deps::from_env().await?;
-    let onboarding = deps.config.onboarding()?;
+    let (config, ports) = shared::deps::from_env().await?;
+    let onboarding = config.onboarding()?;
     // Lives as long as the process: every invocation borrows it.
-    let app: &'static handler::App = Box::leak(Box::new(handler::App { deps, onboarding }));
+    let app: &'static handler::App = Box::leak(Box::new(handler::App {
+        config,
+        onboarding,
+        ports,
+    }));
     lambda_http::run(lambda_http::service_fn(move |req| app.handle(req))).await
 }

@@ -1,24 +1,11 @@
-//! The few HTML pages a person sees during onboarding.
+//! The few HTML pages a person sees during onboarding, in the one shell of `shared`.
 
 use lambda_http::{Body, Response};
 use shared::Error;
 use shared::config::{Config, OnboardingConfig};
-use shared::http::{escape_html, html};
-use shared::ids::SessionState;
-use shared::store::OnboardingResult;
+use shared::lambda::html::{Scripts, escape, nonce, page};
+use shared::model::{OnboardingResult, SessionState};
 use url::Url;
-
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>body{{font-family:system-ui,sans-serif;max-width:36rem;\
-         margin:4rem auto;padding:0 1rem;line-height:1.5}}button{{font-size:1rem;padding:.6rem 1.2rem;\
-         background:#1877f2;color:#fff;border:0;border-radius:6px;cursor:pointer}}\
-         .muted{{color:#555}}</style></head><body><h1>{title}</h1>{body}</body></html>",
-        title = escape_html(title)
-    )
-}
 
 /// A JSON literal safe to place inside a `<script>` element.
 fn script_value(value: &str) -> String {
@@ -35,12 +22,13 @@ pub fn onboarding(
     state: &SessionState,
     login_url: &Url,
 ) -> Response<Body> {
+    let nonce = nonce();
     let body = format!(
         r#"<p>Connect your Meta business so we can send conversion events on its behalf.</p>
 <p><button id="connect" type="button" disabled>Connect with Facebook</button></p>
 <p class="muted">Or <a id="dialog" href="{login_url}">continue on Facebook's page</a>.</p>
 <p id="result" role="status"></p>
-<script>
+<script nonce="{nonce}">
 var onboarding = {{appId: {app_id}, version: {version}, configId: {config_id}, state: {state}}};
 window.fbAsyncInit = function () {{
   FB.init({{appId: onboarding.appId, version: onboarding.version, xfbml: false, cookie: false}});
@@ -50,7 +38,7 @@ function show(text) {{ document.getElementById('result').textContent = text; }}
 document.getElementById('connect').addEventListener('click', function () {{
   FB.login(function (response) {{
     if (!response.authResponse || !response.authResponse.code) {{ show('Connection cancelled: nothing was stored.'); return; }}
-    fetch('oauth/code', {{method: 'POST', headers: {{'content-type': 'application/json'}},
+    fetch('oauth/code', {{method: 'POST', credentials: 'same-origin', headers: {{'content-type': 'application/json'}},
       body: JSON.stringify({{code: response.authResponse.code, state: onboarding.state}})}})
       .then(function (r) {{ return r.json(); }})
       .then(function (b) {{ show(b.error ? b.error.message : 'Connected business ' + b.client_business_id + '.'); }})
@@ -58,36 +46,47 @@ document.getElementById('connect').addEventListener('click', function () {{
   }}, {{config_id: onboarding.configId, response_type: 'code', override_default_response_type: true}});
 }});
 </script>
-<script async defer crossorigin="anonymous" src="{sdk}"></script>"#,
-        login_url = escape_html(login_url.as_str()),
+<script nonce="{nonce}" async defer crossorigin="anonymous" src="{sdk}"></script>"#,
+        login_url = escape(login_url.as_str()),
         app_id = script_value(config.app_id.as_str()),
         version = script_value(&config.graph_version),
         config_id = script_value(&onboarding.login_config_id),
         state = script_value(state.expose()),
-        sdk = escape_html(config.js_sdk_url.as_str()),
+        sdk = escape(config.js_sdk_url.as_str()),
     );
-    html(200, page("Connect your business", &body))
+    let sdk_origin = config.js_sdk_url.origin().ascii_serialization();
+    page(
+        200,
+        "Connect your business",
+        &body,
+        Scripts::Nonce {
+            nonce: &nonce,
+            sdk_origin: &sdk_origin,
+        },
+    )
 }
 
 pub fn connected(result: &OnboardingResult) -> Response<Body> {
     let body = format!(
         "<p id=\"connected\">Business <strong>{}</strong> is connected.</p>\
          <p class=\"muted\">You can close this page.</p>",
-        escape_html(result.client_business_id.as_str())
+        escape(result.client_business_id.as_str())
     );
-    html(200, page("Connected", &body))
+    page(200, "Connected", &body, Scripts::None)
 }
 
 pub fn error(err: &Error) -> Response<Body> {
     let body = format!(
         "<p id=\"error\" data-error-type=\"{}\">{}</p>",
         err.error_type(),
-        escape_html(&err.to_string())
+        escape(&err.to_string())
     );
-    let mut response = html(
+    let mut response = page(
         err.http_status(),
-        page("Onboarding could not be completed", &body),
+        "Onboarding could not be completed",
+        &body,
+        Scripts::None,
     );
-    shared::http::add_retry_after(&mut response, err);
+    shared::lambda::http::add_retry_after(&mut response, err);
     response
 }

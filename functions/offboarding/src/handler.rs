@@ -6,13 +6,13 @@ use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shared::http::event::Routes;
-use shared::http::{json, query, raw_body, text};
-use shared::ids::ClientBusinessId;
-use shared::offboarding::{self, WebhookOutcome};
-use shared::secret_cache::SecretCache;
+use shared::lambda::event::Routes;
+use shared::lambda::http::{json, query, raw_body, text};
+use shared::lambda::invoke;
+use shared::model::ClientBusinessId;
+use shared::offboarding;
 use shared::signatures::MAX_SIGNED_REQUEST_LEN;
-use shared::{Deps, Error, Result, invoke};
+use shared::{Error, Ports, Result};
 
 use crate::pages;
 
@@ -22,8 +22,7 @@ const MAX_FORM_BODY: usize = 8 * 1024;
 const MAX_CHALLENGE: usize = 256;
 
 pub struct App {
-    deps: Deps,
-    cache: SecretCache,
+    pub ports: Ports,
 }
 
 #[derive(Deserialize)]
@@ -34,18 +33,11 @@ struct OffboardRequest {
 }
 
 impl App {
-    pub fn new(deps: Deps) -> Self {
-        Self {
-            deps,
-            cache: SecretCache::default(),
-        }
-    }
-
     /// Meta's verification handshake: echo `hub.challenge` as plain text.
     fn subscription(&self, req: &Request) -> Result<Response<Body>> {
         let query = query(req)?;
         let challenge = offboarding::verify_subscription(
-            &self.deps,
+            &self.ports,
             query.single("hub.mode", 32)?,
             query.single("hub.verify_token", 256)?,
             query.single("hub.challenge", MAX_CHALLENGE)?,
@@ -59,16 +51,10 @@ impl App {
             .headers()
             .get("x-hub-signature-256")
             .and_then(|v| v.to_str().ok());
-        let outcome =
-            offboarding::handle_delivery(&self.deps, &self.cache, body, signature).await?;
+        let outcome = offboarding::handle_delivery(&self.ports, body, signature).await?;
         Ok(json(
             200,
-            &match outcome {
-                WebhookOutcome::Handled { changes } => {
-                    json!({"status": "handled", "changes": changes})
-                }
-                WebhookOutcome::Duplicate => json!({"status": "duplicate"}),
-            },
+            &json!({"status": "received", "changes": outcome}),
         ))
     }
 }
@@ -80,7 +66,7 @@ impl Routes for App {
         let id = ClientBusinessId::parse(&request.client_business_id)?;
         tracing::Span::current().record("client_business_id", id.as_str());
         let reason = offboarding::parse_reason(&request.reason)?;
-        let report = offboarding::offboard(&self.deps, &id, &reason).await?;
+        let report = offboarding::offboard(&self.ports, &id, &reason).await?;
         Ok(serde_json::to_value(report).expect("reports serialize"))
     }
 
@@ -92,20 +78,20 @@ impl Routes for App {
             ("/webhooks/meta", Method::POST) => self.delivery(req).await,
             ("/meta/deauthorize", Method::POST) => {
                 let offboarded =
-                    offboarding::deauthorize(&self.deps, &signed_request(req)?).await?;
+                    offboarding::deauthorize(&self.ports, &signed_request(req)?).await?;
                 Ok(json(
                     200,
                     &json!({"status": "ok", "offboarded": offboarded}),
                 ))
             }
             ("/meta/data-deletion", Method::POST) => {
-                let answer = offboarding::data_deletion(&self.deps, &signed_request(req)?).await?;
+                let answer = offboarding::data_deletion(&self.ports, &signed_request(req)?).await?;
                 Ok(json(200, &answer))
             }
             (p, Method::GET) if p.starts_with("/meta/data-deletion/") => {
                 let code = &p["/meta/data-deletion/".len()..];
                 Ok(pages::deletion_status(
-                    &offboarding::deletion_status(&self.deps, code).await?,
+                    &offboarding::deletion_status(&self.ports, code).await?,
                 ))
             }
             ("/webhooks/meta" | "/meta/deauthorize" | "/meta/data-deletion", _) => {

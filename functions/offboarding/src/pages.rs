@@ -1,24 +1,22 @@
 //! The data-deletion status page a person reaches from Facebook.
 
 use lambda_http::{Body, Response};
-use shared::http::{escape_html, html};
-use shared::store::DeletionItem;
+use shared::clock::rfc3339;
+use shared::lambda::html::{Scripts, escape, page};
+use shared::model::Deletion;
 
-pub fn deletion_status(deletion: &DeletionItem) -> Response<Body> {
-    let page = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Data deletion request</title></head>\
-         <body style=\"font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto\">\
-         <h1>Data deletion request</h1><p>Confirmation code <code>{code}</code></p>\
+pub fn deletion_status(deletion: &Deletion) -> Response<Body> {
+    let body = format!(
+        "<p>Confirmation code <code>{code}</code></p>\
          <p id=\"status\" data-status=\"{status}\">Status: {status}</p>\
-         <p>Requested {requested}{completed}.</p></body></html>",
-        code = escape_html(&deletion.confirmation_code),
-        status = escape_html(&deletion.status),
-        requested = escape_html(&deletion.requested_at),
+         <p>Requested {requested}{completed}.</p>",
+        code = escape(&deletion.confirmation_code),
+        status = escape(&deletion.status),
+        requested = rfc3339(deletion.requested_at),
         completed = deletion
             .completed_at
-            .as_deref()
-            .map(|at| format!(", completed {}", escape_html(at)))
+            .map(|at| format!(", completed {}", rfc3339(at)))
             .unwrap_or_default(),
     );
-    html(200, page)
+    page(200, "Data deletion request", &body, Scripts::None)
 }

@@ -1,102 +1,180 @@
-//! Maps the direct invocations of DESIGN section 3 to `shared::tokens`.
+//! Maps the direct invocations of DESIGN section 3 to `shared::tokens` and `shared::sweep`.
 
 use lambda_http::lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::Deserialize;
 use serde_json::Value;
-use shared::ids::ClientBusinessId;
-use shared::secret_cache::SecretCache;
+use shared::lambda::invoke::{self, Payload};
+use shared::model::ClientBusinessId;
 use shared::tokens::{self, MintRequest};
-use shared::{Deps, Error, Result, invoke};
+use shared::{Error, Ports, Result, sweep};
 
 pub struct App {
-    deps: Deps,
-    cache: SecretCache,
+    pub ports: Ports,
 }
 
+/// Every field any shape of DESIGN may carry; anything else is refused.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TokenRequest {
-    #[serde(default)]
+struct Fields {
     action: Option<String>,
-    #[serde(default)]
     client_business_id: Option<String>,
-    #[serde(default)]
     scope: Option<Vec<String>>,
-    #[serde(default)]
     assets: Option<Vec<String>>,
-    #[serde(default)]
-    expires_in_60_days: bool,
-    #[serde(default)]
-    force_refresh: bool,
-    #[serde(default)]
+    expires_in_60_days: Option<bool>,
+    force_refresh: Option<bool>,
     page_id: Option<String>,
+    owner: Option<String>,
+    max_items: Option<usize>,
+    system_user_id: Option<String>,
+}
+
+/// One variant per shape of DESIGN section 3 that is built.
+#[derive(Debug, PartialEq)]
+enum Invocation {
+    ClientToken {
+        id: ClientBusinessId,
+        force_refresh: bool,
+    },
+    Granular {
+        id: ClientBusinessId,
+        request: MintRequest,
+    },
+    Sweep {
+        max_items: usize,
+    },
+}
+
+fn not_yet(what: &str) -> Error {
+    Error::InvalidRequest(format!("{what} is not available yet"))
+}
+
+impl TryFrom<Fields> for Invocation {
+    type Error = Error;
+
+    fn try_from(f: Fields) -> Result<Self> {
+        if f.page_id.is_some() {
+            return Err(not_yet("page tokens"));
+        }
+        if f.owner.is_some() || f.system_user_id.is_some() {
+            return Err(not_yet("the partner's own system user"));
+        }
+        if let Some(action) = f.action {
+            let alone = f.client_business_id.is_none()
+                && f.scope.is_none()
+                && f.assets.is_none()
+                && f.expires_in_60_days.is_none()
+                && f.force_refresh.is_none();
+            return match action.as_str() {
+                "sweep" if alone => Ok(Self::Sweep {
+                    max_items: f
+                        .max_items
+                        .unwrap_or(sweep::DEFAULT_MAX_ITEMS)
+                        .clamp(1, 10_000),
+                }),
+                "sweep" => Err(Error::InvalidRequest(
+                    "the sweep takes only max_items".into(),
+                )),
+                "pages" | "partner.provision" | "partner.rotate" => Err(not_yet(&action)),
+                _ => Err(Error::InvalidRequest(
+                    "action must be sweep, pages, partner.provision or partner.rotate".into(),
+                )),
+            };
+        }
+        if f.max_items.is_some() {
+            return Err(Error::InvalidRequest(
+                "max_items goes with the sweep".into(),
+            ));
+        }
+        let raw_id = f
+            .client_business_id
+            .ok_or_else(|| Error::InvalidRequest("client_business_id is required".into()))?;
+        let id = ClientBusinessId::parse(&raw_id)?;
+        let force_refresh = f.force_refresh.unwrap_or(false);
+        match (f.scope, f.assets) {
+            (None, None) if f.expires_in_60_days.is_none() => {
+                Ok(Self::ClientToken { id, force_refresh })
+            }
+            (None, _) => Err(Error::InvalidRequest(
+                "assets and expires_in_60_days need a scope list".into(),
+            )),
+            (Some(scope), assets) => Ok(Self::Granular {
+                id,
+                request: MintRequest::new(
+                    scope,
+                    assets.unwrap_or_default(),
+                    f.expires_in_60_days.unwrap_or(false),
+                    force_refresh,
+                )?,
+            }),
+        }
+    }
 }
 
 impl App {
-    pub fn new(deps: Deps) -> Self {
-        Self {
-            deps,
-            cache: SecretCache::default(),
-        }
-    }
-
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+    pub async fn handle(&self, event: LambdaEvent<Payload>) -> Result<Value, Diagnostic> {
         invoke::run(&event.context, self.dispatch(event.payload)).await
     }
 
-    async fn dispatch(&self, payload: Value) -> Result<Value> {
-        let request: TokenRequest = invoke::parse(payload)?;
-        if let Some(action) = &request.action {
-            return self.action(action, &request).await;
-        }
-        let raw_id = request
-            .client_business_id
-            .as_deref()
-            .ok_or_else(|| Error::InvalidRequest("client_business_id is required".into()))?;
-        let id = ClientBusinessId::parse(raw_id)?;
-        tracing::Span::current().record("client_business_id", id.as_str());
-        if request.page_id.is_some() {
-            return Err(Error::InvalidRequest(
-                "page tokens are not available yet".into(),
-            ));
-        }
-        let answer = match (request.scope, request.assets) {
-            (None, None) => {
-                tokens::bisu(&self.deps, &self.cache, &id, request.force_refresh).await?
+    async fn dispatch(&self, payload: Payload) -> Result<Value> {
+        let fields: Fields = invoke::parse(payload.into_json()?)?;
+        let answer = match Invocation::try_from(fields)? {
+            Invocation::Sweep { max_items } => {
+                let report = sweep::sweep(&self.ports, max_items).await?;
+                return Ok(serde_json::to_value(report).expect("reports serialize"));
             }
-            (None, Some(_)) => {
-                return Err(Error::InvalidRequest("assets need a scope list".into()));
+            Invocation::ClientToken { id, force_refresh } => {
+                tracing::Span::current().record("client_business_id", id.as_str());
+                tokens::client_token(&self.ports, &id, force_refresh).await?
             }
-            (Some(scope), assets) => {
-                let mint = MintRequest::new(
-                    scope,
-                    assets.unwrap_or_default(),
-                    request.expires_in_60_days,
-                    request.force_refresh,
-                )?;
-                tokens::granular(&self.deps, &self.cache, &id, mint).await?
+            Invocation::Granular { id, request } => {
+                tracing::Span::current().record("client_business_id", id.as_str());
+                tokens::granular(&self.ports, &id, request).await?
             }
         };
         tracing::info!(kind = answer.kind, "token handed out");
         Ok(serde_json::to_value(answer).expect("answers serialize"))
     }
+}
 
-    async fn action(&self, action: &str, request: &TokenRequest) -> Result<Value> {
-        let alone = request.client_business_id.is_none()
-            && request.scope.is_none()
-            && request.assets.is_none()
-            && request.page_id.is_none()
-            && !request.expires_in_60_days
-            && !request.force_refresh;
-        match action {
-            "sweep" if alone => {
-                let report = tokens::sweep(&self.deps, &self.cache).await?;
-                Ok(serde_json::to_value(report).expect("reports serialize"))
-            }
-            "sweep" => Err(Error::InvalidRequest(
-                "the sweep takes no other fields".into(),
-            )),
-            _ => Err(Error::InvalidRequest("the only action is sweep".into())),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str) -> Result<Invocation> {
+        let value: Value = serde_json::from_str(raw).unwrap();
+        Invocation::try_from(invoke::parse::<Fields>(value)?)
+    }
+
+    #[test]
+    fn each_shape_is_one_variant() {
+        assert!(matches!(
+            parse(r#"{"client_business_id":"1"}"#),
+            Ok(Invocation::ClientToken {
+                force_refresh: false,
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse(r#"{"client_business_id":"1","scope":["ads_management"],"assets":["2"]}"#),
+            Ok(Invocation::Granular { .. })
+        ));
+        assert_eq!(
+            parse(r#"{"action":"sweep","max_items":5}"#).unwrap(),
+            Invocation::Sweep { max_items: 5 }
+        );
+        for bad in [
+            r#"{}"#,
+            r#"{"client_business_id":"1","typo":1}"#,
+            r#"{"client_business_id":"x"}"#,
+            r#"{"client_business_id":"1","assets":["2"]}"#,
+            r#"{"action":"sweep","client_business_id":"1"}"#,
+            r#"{"action":"explode"}"#,
+            r#"{"client_business_id":"1","page_id":"2"}"#,
+            r#"{"owner":"partner"}"#,
+            r#"[]"#,
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert_eq!(err.error_type(), "InvalidRequest", "{bad}");
         }
     }
 }

@@ -1,31 +1,36 @@
-//! The deauthorize and data-deletion callbacks, which Meta sends as a `signed_request`.
+//! The deauthorize and data-deletion callbacks, which Meta sends as a `signed_request`. The
+//! user's clients are found through the `USER#` items, without a scan.
 
 use rand::RngCore;
 use serde::Serialize;
 
 use super::offboard;
-use crate::clock::Now;
-use crate::deps::Deps;
 use crate::error::{Error, Result};
+use crate::model::{Deletion, SystemUserId};
+use crate::ports::Ports;
 use crate::signatures::{SignedRequest, parse_signed_request};
-use crate::store::{DELETION_SK, DeletionItem, deletion_pk};
 
-fn verified(deps: &Deps, signed_request: &str) -> Result<SignedRequest> {
-    let max_age = deps.config.signed_request_max_age.as_secs() as i64;
+fn verified(ports: &Ports, signed_request: &str) -> Result<SignedRequest> {
     parse_signed_request(
-        &deps.app_secrets.app_secret,
+        &ports.settings.app_secret,
         signed_request,
-        Now::get().epoch(),
-        max_age,
+        ports.clock.now(),
+        ports.settings.signed_request_max_age_secs,
     )
 }
 
-/// Offboards every client whose integration belongs to the user id; returns their ids.
-async fn offboard_user(deps: &Deps, request: &SignedRequest, reason: &str) -> Result<Vec<String>> {
+/// Offboards every client the user connected; returns their ids.
+async fn offboard_user(
+    ports: &Ports,
+    request: &SignedRequest,
+    reason: &str,
+) -> Result<Vec<String>> {
     let mut ids = Vec::new();
-    for client in deps.store.clients_of_system_user(&request.user_id).await? {
-        offboard(deps, &client.client_business_id, reason).await?;
-        ids.push(client.client_business_id.to_string());
+    if let Ok(user) = SystemUserId::parse(&request.user_id) {
+        for id in ports.store.clients_of_user(&user).await? {
+            offboard(ports, &id, reason).await?;
+            ids.push(id.to_string());
+        }
     }
     tracing::info!(
         clients = ids.len(),
@@ -35,9 +40,9 @@ async fn offboard_user(deps: &Deps, request: &SignedRequest, reason: &str) -> Re
     Ok(ids)
 }
 
-pub async fn deauthorize(deps: &Deps, signed_request: &str) -> Result<Vec<String>> {
-    let request = verified(deps, signed_request)?;
-    offboard_user(deps, &request, "deauthorized").await
+pub async fn deauthorize(ports: &Ports, signed_request: &str) -> Result<Vec<String>> {
+    let request = verified(ports, signed_request)?;
+    offboard_user(ports, &request, "deauthorized").await
 }
 
 /// What Meta expects back from the data-deletion callback.
@@ -47,26 +52,28 @@ pub struct DeletionAnswer {
     pub confirmation_code: String,
 }
 
-pub async fn data_deletion(deps: &Deps, signed_request: &str) -> Result<DeletionAnswer> {
-    let status_base = deps.config.deletion_status_base()?;
-    let request = verified(deps, signed_request)?;
+pub async fn data_deletion(ports: &Ports, signed_request: &str) -> Result<DeletionAnswer> {
+    let status_base = ports
+        .settings
+        .deletion_status_base
+        .clone()
+        .ok_or_else(|| Error::Internal("configuration: PUBLIC_BASE_URL is required".into()))?;
+    let request = verified(ports, signed_request)?;
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     let code = hex::encode(bytes);
-    let mut deletion = DeletionItem {
-        pk: deletion_pk(&code),
-        sk: DELETION_SK.into(),
+    let mut deletion = Deletion {
         confirmation_code: code.clone(),
         status: "in_progress".into(),
         clients: vec![],
-        requested_at: Now::get().rfc3339(),
+        requested_at: ports.clock.now(),
         completed_at: None,
     };
-    deps.store.put_deletion(&deletion).await?;
-    deletion.clients = offboard_user(deps, &request, "data_deletion_requested").await?;
+    ports.store.put_deletion(&deletion).await?;
+    deletion.clients = offboard_user(ports, &request, "data_deletion_requested").await?;
     deletion.status = "completed".into();
-    deletion.completed_at = Some(Now::get().rfc3339());
-    deps.store.put_deletion(&deletion).await?;
+    deletion.completed_at = Some(ports.clock.now());
+    ports.store.put_deletion(&deletion).await?;
     Ok(DeletionAnswer {
         url: format!("{status_base}{code}"),
         confirmation_code: code,
@@ -74,7 +81,7 @@ pub async fn data_deletion(deps: &Deps, signed_request: &str) -> Result<Deletion
 }
 
 /// The status behind a confirmation code (32 hexadecimal characters).
-pub async fn deletion_status(deps: &Deps, code: &str) -> Result<DeletionItem> {
+pub async fn deletion_status(ports: &Ports, code: &str) -> Result<Deletion> {
     if code.len() != 32
         || !code
             .bytes()
@@ -84,8 +91,9 @@ pub async fn deletion_status(deps: &Deps, code: &str) -> Result<DeletionItem> {
             "a confirmation code is 32 hexadecimal characters".into(),
         ));
     }
-    deps.store
-        .get_deletion(code)
+    ports
+        .store
+        .deletion(code)
         .await?
         .ok_or(Error::DeletionNotFound)
 }

@@ -1,21 +1,25 @@
-//! Offboarding: whoever starts it, it ends with no token held, the client visibly `offboarded`,
-//! and an audit trail. Every path is idempotent.
+//! Offboarding: whoever starts it, it ends with no token held, the client visibly
+//! `offboarded`, and an audit trail. The client moves to `offboarding` first, which fences
+//! every writer out; every path is idempotent, and a second cleanup follows 15 minutes later.
 
 mod callbacks;
 mod webhooks;
 
 pub use callbacks::{DeletionAnswer, data_deletion, deauthorize, deletion_status};
-pub use webhooks::{WebhookOutcome, handle_delivery, parse_delivery, verify_subscription};
+pub use webhooks::{
+    DeliveryOutcome, apply_change, handle_delivery, parse_delivery, verify_subscription,
+};
 
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 use crate::clients;
-use crate::clock::Now;
-use crate::deps::Deps;
 use crate::error::{Error, Result};
-use crate::ids::{ClientBusinessId, OnboardingMode};
-use crate::store::ClientStatus;
+use crate::model::{ClientBusinessId, ClientStatus, Event, EventType, Mode, Whose};
+use crate::partner;
+use crate::ports::Ports;
+
+/// The second cleanup runs this long after offboarding, for writers that were in flight.
+pub const SECOND_CLEANUP_SECS: i64 = 15 * 60;
 
 /// What offboarding did, for the caller and the audit trail.
 #[derive(Debug, Serialize)]
@@ -25,7 +29,7 @@ pub struct OffboardReport {
     pub steps: Vec<String>,
     /// Meta has no API to uninstall a Login for Business integration: the client removes the
     /// app here.
-    pub connected_apps_url: String,
+    pub remove_app_url: String,
 }
 
 /// Checks an offboarding reason: a short word or phrase, never free text with secrets.
@@ -40,89 +44,130 @@ pub fn parse_reason(reason: &str) -> Result<String> {
     })
 }
 
-pub async fn offboard(deps: &Deps, id: &ClientBusinessId, reason: &str) -> Result<OffboardReport> {
+pub async fn offboard(
+    ports: &Ports,
+    id: &ClientBusinessId,
+    reason: &str,
+) -> Result<OffboardReport> {
     let mut steps = Vec::new();
-    // First the status, so every reader refuses from now on (and nothing "recovers" a token
-    // while its secret is being deleted); then what it held.
-    match deps.store.get_client(id).await? {
+    let now = ports.clock.now();
+    match ports.store.client(id).await? {
         None => steps.push("no client record: nothing was onboarded".to_owned()),
-        Some(client) if client.status == ClientStatus::Offboarded => {
-            steps.push(format!(
-                "already offboarded ({})",
-                client
-                    .offboard_reason
-                    .as_deref()
-                    .unwrap_or("no reason recorded")
-            ));
-        }
+        Some(client) if client.status == ClientStatus::Offboarded => steps.push(format!(
+            "already offboarded ({})",
+            client
+                .offboard_reason
+                .as_deref()
+                .unwrap_or("no reason recorded")
+        )),
         Some(client) => {
-            if client.mode == OnboardingMode::Obo {
-                steps.push(remove_obo_relationship(deps, id).await?);
+            // First the fence: from here on every reader refuses and every writer loses.
+            clients::update(ports, id, |current| {
+                (current.status != ClientStatus::Offboarding
+                    && current.status != ClientStatus::Offboarded)
+                    .then(|| {
+                        let mut next = current.clone();
+                        next.status = ClientStatus::Offboarding;
+                        next.offboard_reason = Some(reason.to_owned());
+                        // A crash from here on is finished by the sweep.
+                        next.next_check_at = Some(now + SECOND_CLEANUP_SECS);
+                        (next, None)
+                    })
+            })
+            .await?;
+            if client.mode == Mode::Obo {
+                steps.push(remove_obo_relationship(ports, id).await);
             }
-            mark_offboarded(deps, id, reason).await?;
-            steps.push(format!("marked the client offboarded ({reason})"));
         }
     }
-    let names = deps
-        .vault
-        .names_under(&deps.names.client_prefix(id))
-        .await?;
-    for name in &names {
-        deps.vault.force_delete(name).await?;
-    }
-    if !names.is_empty() {
-        steps.push(format!("deleted {} token secret(s)", names.len()));
-    }
-    let mut keys = deps.store.child_keys(id, "DATASET#").await?;
-    keys.extend(deps.store.child_keys(id, "TOKEN#").await?);
-    if !keys.is_empty() {
-        deps.store.delete_keys(&keys).await?;
-        steps.push(format!(
-            "removed {} dataset and minted-token item(s)",
-            keys.len()
-        ));
+    steps.extend(remove_holdings(ports, id).await?);
+    let finished = clients::update(ports, id, |current| {
+        (current.status == ClientStatus::Offboarding).then(|| {
+            let mut next = current.clone();
+            next.status = ClientStatus::Offboarded;
+            next.offboarded_at = Some(now);
+            next.datasets_fetched_at = None;
+            next.next_check_at = Some(now + SECOND_CLEANUP_SECS);
+            let event = Event::client(
+                id,
+                EventType::Offboarded,
+                now,
+                [
+                    (
+                        "reason",
+                        current.offboard_reason.clone().unwrap_or_default(),
+                    ),
+                    ("partner_ref", current.partner_ref.as_str().to_owned()),
+                    ("mode", current.mode.as_str().to_owned()),
+                    ("status", ClientStatus::Offboarded.as_str().to_owned()),
+                ],
+            );
+            (next, Some(event))
+        })
+    })
+    .await;
+    match finished {
+        Ok(Some(_)) => steps.push(format!("marked the client offboarded ({reason})")),
+        Ok(None) | Err(Error::ClientNotFound) => {}
+        Err(err) => return Err(err),
     }
     tracing::info!(client_business_id = %id, reason, steps = steps.len(), "client offboarded");
     Ok(OffboardReport {
         client_business_id: id.clone(),
         status: "offboarded",
         steps,
-        connected_apps_url: format!(
+        remove_app_url: format!(
             "https://business.facebook.com/latest/settings/connected_apps/?business_id={id}"
         ),
     })
 }
 
-async fn mark_offboarded(deps: &Deps, id: &ClientBusinessId, reason: &str) -> Result<()> {
-    clients::update(deps, id, "offboarded", |current| {
-        (current.status != ClientStatus::Offboarded).then(|| {
-            let mut next = current.clone();
-            next.status = ClientStatus::Offboarded;
-            next.offboarded_at = Some(Now::get().rfc3339());
-            next.offboard_reason = Some(reason.to_owned());
-            next.datasets_fetched_at = None;
-            (
-                next,
-                BTreeMap::from([("reason".to_owned(), reason.to_owned())]),
-            )
-        })
-    })
-    .await
-    .map(drop)
+/// Deletes every secret and item a client holds; the steps it took. Run at offboarding and
+/// again by the second cleanup.
+pub async fn remove_holdings(ports: &Ports, id: &ClientBusinessId) -> Result<Vec<String>> {
+    let mut steps = Vec::new();
+    let names = ports
+        .vault
+        .names_under(&ports.settings.names.client_prefix(id))
+        .await?;
+    for name in &names {
+        ports.vault.force_delete(name).await?;
+    }
+    if !names.is_empty() {
+        steps.push(format!("deleted {} token secret(s)", names.len()));
+    }
+    let removed = ports.store.delete_client_items(id).await?;
+    if removed > 0 {
+        steps.push(format!(
+            "removed {removed} dataset, page and minted-token item(s)"
+        ));
+    }
+    Ok(steps)
 }
 
-/// Ends an On-Behalf-Of relationship with the partner's system user token.
-async fn remove_obo_relationship(deps: &Deps, id: &ClientBusinessId) -> Result<String> {
-    let (Some(partner), Some(token)) = (
-        deps.config.partner_business_id.as_deref(),
-        deps.app_secrets.partner_system_user_token.as_ref(),
-    ) else {
-        return Err(Error::Internal(
-            "an On-Behalf-Of client needs PARTNER_BUSINESS_ID and partner_system_user_token to offboard".into(),
-        ));
+/// Ends an On-Behalf-Of relationship with the partner's system user token; where Meta refuses,
+/// the step says where the client can do it.
+async fn remove_obo_relationship(ports: &Ports, id: &ClientBusinessId) -> String {
+    let manual = "the client can remove the partner under Business Settings > Partners";
+    let Some(partner_bm) = ports.settings.partner_business_id.as_deref() else {
+        return format!("PARTNER_BUSINESS_ID is not set: {manual}");
     };
-    deps.graph
-        .remove_managed_business(partner, id, token)
-        .await?;
-    Ok("removed the On-Behalf-Of relationship".to_owned())
+    let token = match partner::system_user_token(ports).await {
+        Ok(token) => token,
+        Err(err) => return format!("{err}: {manual}"),
+    };
+    match ports
+        .graph
+        .remove_managed_business(partner_bm, id, &token)
+        .await
+    {
+        Ok(()) => "removed the On-Behalf-Of relationship".to_owned(),
+        Err(err) => {
+            let err = clients::graph_failure(ports, None, err, Whose::Partner).await;
+            format!("Meta did not remove the On-Behalf-Of relationship ({err}): {manual}")
+        }
+    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,36 +1,43 @@
 //! Meta's webhooks for the `application` object: the subscription handshake, then signed
-//! deliveries of `business_integration_install`, `_update` and `_uninstall`.
+//! deliveries. Each change is recorded on its own (de-duplicated by its own hash), the
+//! delivery is answered once the records are written, changes are applied inline within a
+//! budget, and what is left is applied by the sweep.
 
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 use super::offboard;
 use crate::clients;
-use crate::clock::Now;
 use crate::datasets;
-use crate::deps::Deps;
 use crate::error::{Error, Result};
-use crate::ids::ClientBusinessId;
-use crate::secret_cache::SecretCache;
+use crate::model::{
+    ChangeStatus, ClientBusinessId, ClientStatus, Event, EventType, WebhookChange, Whose,
+};
+use crate::ports::Ports;
 use crate::signatures::verify_hub_signature;
-use crate::store::{ClientStatus, EventItem, WEBHOOK_SK, WebhookReceipt, webhook_pk};
-use crate::tokens;
+use crate::tokens::{self, Recovery};
 
-const RECEIPT_TTL_SECS: i64 = 7 * 24 * 3600;
+const CHANGE_TTL_SECS: i64 = 7 * 24 * 3600;
+/// Changes are applied inline for at most this long; the sweep applies the rest.
+const INLINE_BUDGET: Duration = Duration::from_secs(8);
+/// A change that keeps failing is given up after this many attempts.
+const MAX_ATTEMPTS: u32 = 8;
+const UNINSTALL: &str = "business_integration_uninstall";
+const UPDATE: &str = "business_integration_update";
+const INSTALL: &str = "business_integration_install";
 
 /// Answers `hub.challenge` when the mode and verify token are right.
 pub fn verify_subscription(
-    deps: &Deps,
+    ports: &Ports,
     mode: Option<&str>,
     verify_token: Option<&str>,
     challenge: Option<&str>,
 ) -> Result<String> {
     use secrecy::ExposeSecret;
-    let expected = deps
-        .app_secrets
+    let expected = ports
+        .settings
         .webhook_verify_token
         .expose_secret()
         .as_bytes();
@@ -46,10 +53,16 @@ pub fn verify_subscription(
         .ok_or_else(|| Error::InvalidRequest("hub.challenge is required".into()))
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum WebhookOutcome {
-    Handled { changes: usize },
-    Duplicate,
+#[derive(Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryOutcome {
+    /// Changes recorded now.
+    pub recorded: usize,
+    /// Changes recorded before (a retried delivery, or the same change in another one).
+    pub duplicates: usize,
+    /// Changes applied (or found stale) inline.
+    pub applied: usize,
+    /// Changes left for the sweep.
+    pub deferred: usize,
 }
 
 #[derive(Deserialize)]
@@ -63,175 +76,238 @@ struct Delivery {
 struct Entry {
     id: Value,
     #[serde(default)]
-    changes: Vec<Change>,
+    time: i64,
+    #[serde(default)]
+    changes: Vec<ChangeJson>,
+    /// "Include values" off: only the field names.
+    #[serde(default)]
+    changed_fields: Vec<String>,
 }
 
 #[derive(Deserialize)]
-struct Change {
+struct ChangeJson {
     field: String,
     #[serde(default)]
     value: Value,
 }
 
-/// Verifies the signature before reading anything, handles each delivery once.
-pub async fn handle_delivery(
-    deps: &Deps,
-    cache: &SecretCache,
-    body: &[u8],
-    signature: Option<&str>,
-) -> Result<WebhookOutcome> {
-    verify_hub_signature(&deps.app_secrets.app_secret, body, signature)?;
-    let hash = hex::encode(Sha256::digest(body));
-    let now = Now::get();
-    let receipt = WebhookReceipt {
-        pk: webhook_pk(&hash),
-        sk: WEBHOOK_SK.into(),
-        status: "processing".into(),
-        received_at: now.rfc3339(),
-        expires_at_epoch: now.epoch() + RECEIPT_TTL_SECS,
-    };
-    if !deps.store.claim_receipt(&receipt).await? {
-        tracing::info!("webhook delivery seen before: acknowledged without work");
-        return Ok(WebhookOutcome::Duplicate);
-    }
-    match process(deps, cache, body).await {
-        Ok(changes) => {
-            deps.store.finish_receipt(&hash).await?;
-            Ok(WebhookOutcome::Handled { changes })
-        }
-        Err(err) => {
-            // Forget the delivery so Meta's retry is handled.
-            if let Err(drop_err) = deps.store.drop_receipt(&hash).await {
-                tracing::warn!(error = %drop_err, "could not forget a failed webhook delivery");
-            }
-            Err(err)
-        }
-    }
+/// One change as delivered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivered {
+    pub app_id: String,
+    pub time: i64,
+    pub field: String,
+    pub value: Option<Value>,
 }
 
 /// Parses a delivery; what does not parse is refused without naming its content.
-pub fn parse_delivery(body: &[u8]) -> Result<Vec<(String, String, Value)>> {
+pub fn parse_delivery(body: &[u8]) -> Result<Vec<Delivered>> {
     let delivery: Delivery = serde_json::from_slice(body).map_err(|e| {
         Error::InvalidRequest(format!(
             "webhook body: {}",
-            crate::http::describe_json_error(&e)
+            crate::lambda::http::describe_json_error(&e)
         ))
     })?;
     if delivery.object != "application" {
         return Ok(vec![]);
     }
-    Ok(delivery
-        .entry
-        .into_iter()
-        .flat_map(|entry| {
-            let app = match entry.id {
-                Value::String(s) => s,
-                other => other.to_string(),
-            };
-            entry
-                .changes
-                .into_iter()
-                .map(move |c| (app.clone(), c.field, c.value))
-        })
-        .collect())
-}
-
-async fn process(deps: &Deps, cache: &SecretCache, body: &[u8]) -> Result<usize> {
-    let changes = parse_delivery(body)?;
-    for (app_id, field, value) in &changes {
-        if app_id != deps.config.app_id.as_str() {
-            tracing::warn!(field = %field, "webhook entry for another app ignored");
-            continue;
-        }
-        let business = value.get("business_manager_id").and_then(|v| {
-            v.as_str()
-                .map(str::to_owned)
-                .or_else(|| v.as_u64().map(|n| n.to_string()))
-        });
-        let id = match (field.as_str(), business) {
-            (
-                "business_integration_install"
-                | "business_integration_update"
-                | "business_integration_uninstall",
-                Some(b),
-            ) => ClientBusinessId::parse(&b)?,
-            (
-                "business_integration_install"
-                | "business_integration_update"
-                | "business_integration_uninstall",
-                None,
-            ) => {
-                return Err(Error::InvalidRequest(format!(
-                    "{field} without business_manager_id"
-                )));
-            }
-            _ => {
-                tracing::info!(field = %field, "webhook field acknowledged and ignored");
-                continue;
-            }
+    let mut all = Vec::new();
+    for entry in delivery.entry {
+        let app_id = match entry.id {
+            Value::String(s) => s,
+            other => other.to_string(),
         };
-        match field.as_str() {
-            "business_integration_uninstall" => {
-                offboard(deps, &id, "client_uninstalled").await?;
-            }
-            "business_integration_update" => refresh_grants(deps, cache, &id).await?,
-            _ => record_install(deps, &id, value).await?,
+        for change in entry.changes {
+            all.push(Delivered {
+                app_id: app_id.clone(),
+                time: entry.time,
+                field: change.field,
+                value: Some(change.value),
+            });
+        }
+        for field in entry.changed_fields {
+            all.push(Delivered {
+                app_id: app_id.clone(),
+                time: entry.time,
+                field,
+                value: None,
+            });
         }
     }
-    Ok(changes.len())
+    Ok(all)
+}
+
+/// The business a change is about, if its value names one.
+fn business_of(value: Option<&Value>) -> Result<Option<ClientBusinessId>> {
+    let Some(raw) = value.and_then(|v| v.get("business_manager_id")) else {
+        return Ok(None);
+    };
+    let text = raw
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| raw.as_u64().map(|n| n.to_string()))
+        .ok_or_else(|| Error::InvalidRequest("business_manager_id is not an id".into()))?;
+    ClientBusinessId::parse(&text).map(Some)
+}
+
+/// Verifies the signature before reading anything, records each change, applies what the
+/// budget allows.
+pub async fn handle_delivery(
+    ports: &Ports,
+    body: &[u8],
+    signature: Option<&str>,
+) -> Result<DeliveryOutcome> {
+    verify_hub_signature(&ports.settings.app_secret, body, signature)?;
+    let now = ports.clock.now();
+    let mut outcome = DeliveryOutcome::default();
+    let mut fresh = Vec::new();
+    for delivered in parse_delivery(body)? {
+        if delivered.app_id != ports.settings.app_id.as_str() {
+            tracing::warn!(field = %delivered.field, "webhook entry for another app ignored");
+            continue;
+        }
+        let value_text = delivered
+            .value
+            .as_ref()
+            .map(Value::to_string)
+            .unwrap_or_default();
+        let change = WebhookChange {
+            hash: WebhookChange::hash_of(
+                &delivered.app_id,
+                delivered.time,
+                &delivered.field,
+                &value_text,
+            ),
+            field: delivered.field.chars().take(64).collect(),
+            entry_time: delivered.time,
+            business: business_of(delivered.value.as_ref())?,
+            status: ChangeStatus::Received,
+            attempts: 0,
+            received_at: now,
+            next_attempt_at: Some(now),
+            expires_at: now + CHANGE_TTL_SECS,
+        };
+        if ports.store.record_change(&change).await? {
+            outcome.recorded += 1;
+            fresh.push(change);
+        } else {
+            outcome.duplicates += 1;
+        }
+    }
+    let started = Instant::now();
+    for change in fresh {
+        if started.elapsed() > INLINE_BUDGET {
+            outcome.deferred += 1;
+            continue;
+        }
+        match apply_change(ports, change).await? {
+            ChangeStatus::Received | ChangeStatus::Failed => outcome.deferred += 1,
+            ChangeStatus::Applied | ChangeStatus::Stale => outcome.applied += 1,
+        }
+    }
+    tracing::info!(?outcome, "webhook delivery handled");
+    Ok(outcome)
+}
+
+/// Applies one recorded change and records how it went: applied, stale, or left for the
+/// sweep to try again (given up after `MAX_ATTEMPTS`). One change's failure is its own.
+pub async fn apply_change(ports: &Ports, mut change: WebhookChange) -> Result<ChangeStatus> {
+    let result = apply(ports, &change).await;
+    let now = ports.clock.now();
+    change.attempts += 1;
+    change.status = match result {
+        Ok(status) => status,
+        Err(err) => {
+            tracing::warn!(field = %change.field, attempts = change.attempts, error = %err, "a webhook change could not be applied");
+            if change.attempts >= MAX_ATTEMPTS {
+                ChangeStatus::Failed
+            } else {
+                ChangeStatus::Received
+            }
+        }
+    };
+    change.next_attempt_at = (change.status == ChangeStatus::Received)
+        .then(|| now + 60 * i64::from(1u32 << change.attempts.min(10)));
+    ports.store.save_change(&change).await?;
+    Ok(change.status)
+}
+
+async fn apply(ports: &Ports, change: &WebhookChange) -> Result<ChangeStatus> {
+    let Some(id) = &change.business else {
+        // A change without values names no business: recorded, nothing else to do.
+        return Ok(ChangeStatus::Applied);
+    };
+    let Some(client) = ports.store.client(id).await? else {
+        tracing::info!(client_business_id = %id, field = %change.field, "change for a business that is not a client");
+        return Ok(ChangeStatus::Applied);
+    };
+    match change.field.as_str() {
+        UNINSTALL if change.entry_time < client.onboarded_at => {
+            tracing::info!(client_business_id = %id, "an uninstall older than the latest onboarding: stale");
+            Ok(ChangeStatus::Stale)
+        }
+        UNINSTALL => {
+            offboard(ports, id, "client_uninstalled").await?;
+            Ok(ChangeStatus::Applied)
+        }
+        UPDATE if client.status == ClientStatus::Active => {
+            refresh_grants(ports, id).await?;
+            Ok(ChangeStatus::Applied)
+        }
+        INSTALL => {
+            tracing::info!(client_business_id = %id, "Meta confirmed an install");
+            Ok(ChangeStatus::Applied)
+        }
+        _ => Ok(ChangeStatus::Applied),
+    }
 }
 
 /// Assets were added or removed: read the grants again, then the datasets.
-async fn refresh_grants(deps: &Deps, cache: &SecretCache, id: &ClientBusinessId) -> Result<()> {
-    let Some(client) = deps.store.get_client(id).await? else {
-        tracing::info!(client_business_id = %id, "update for a business that is not a client");
-        return Ok(());
-    };
-    if client.status != ClientStatus::Active {
-        tracing::info!(client_business_id = %id, "update for a client that is not active");
-        return Ok(());
-    }
-    let token = tokens::current_bisu(deps, cache, &client)
+async fn refresh_grants(ports: &Ports, id: &ClientBusinessId) -> Result<()> {
+    let client = clients::load_usable(ports, id).await?;
+    let token = tokens::current(ports, &client, Recovery::Allowed)
         .await?
         .access_token;
-    let debug = deps.graph.debug_token(&token).await?;
+    let debug = match ports.graph.debug_token(&token).await {
+        Ok(debug) => debug,
+        Err(err) => return Err(clients::graph_failure(ports, Some(id), err, Whose::App).await),
+    };
     if !debug.is_valid {
-        clients::mark_needs_reconnect(
-            deps,
+        return clients::mark_needs_reconnect(
+            ports,
             id,
             "debug_token reports the token invalid after an update",
         )
-        .await?;
-        return Ok(());
+        .await;
     }
-    clients::update(deps, id, "grants_updated", |current| {
-        let mut next = current.clone();
-        next.scopes = debug.scopes.clone();
-        next.granted_assets = debug.granted_assets();
-        let detail = BTreeMap::from([("scopes".to_owned(), debug.scopes.join(","))]);
-        Some((next, detail))
+    let now = ports.clock.now();
+    clients::update(ports, id, |current| {
+        (current.status == ClientStatus::Active).then(|| {
+            let mut next = current.clone();
+            next.scopes = debug.scopes.clone();
+            next.granted_assets = debug.granted_assets();
+            let assets: Vec<String> = next
+                .granted_assets
+                .iter()
+                .map(|(scope, ids)| format!("{scope}={}", ids.join("+")))
+                .collect();
+            let event = Event::client(
+                id,
+                EventType::AssetsChanged,
+                now,
+                [
+                    ("scopes", debug.scopes.join(",")),
+                    ("assets", assets.join(";")),
+                    ("partner_ref", current.partner_ref.as_str().to_owned()),
+                ],
+            );
+            (next, Some(event))
+        })
     })
     .await?;
-    datasets::lookup(deps, cache, id, true).await?;
+    datasets::lookup(ports, id, true, Recovery::Allowed).await?;
     tracing::info!(client_business_id = %id, "grants and datasets refreshed after an update");
     Ok(())
-}
-
-/// Meta says the app was installed: confirm a known client, or note it for one to come.
-async fn record_install(deps: &Deps, id: &ClientBusinessId, value: &Value) -> Result<()> {
-    let known = deps.store.get_client(id).await?.is_some();
-    let kind = if known {
-        "install_confirmed"
-    } else {
-        "install_notified"
-    };
-    let mut detail = BTreeMap::new();
-    if let Some(config) = value.get("tp_config_id").and_then(Value::as_str) {
-        detail.insert("tp_config_id".to_owned(), config.chars().take(32).collect());
-    }
-    deps.store
-        .put_event(&EventItem::new(id, kind, &Now::get().rfc3339(), detail))
-        .await
 }
 
 #[cfg(test)]
@@ -240,12 +316,15 @@ mod tests {
 
     #[test]
     fn deliveries_parse_change_by_change() {
-        let body = br#"{"object":"application","entry":[{"id":"1","time":1,"changes":[
+        let body = br#"{"object":"application","entry":[{"id":"1","time":5,"changes":[
             {"field":"business_integration_update","value":{"business_manager_id":"9"}},
-            {"field":"something_new","value":{}}]},{"id":2,"changes":[]}]}"#;
+            {"field":"something_new","value":{}}]},{"id":2,"time":6,"changed_fields":["business_integration_uninstall"]}]}"#;
         let changes = parse_delivery(body).unwrap();
-        assert_eq!(changes.len(), 2);
-        assert_eq!(changes[0].1, "business_integration_update");
+        assert_eq!(changes.len(), 3);
+        assert_eq!(changes[0].field, "business_integration_update");
+        assert_eq!(changes[0].time, 5);
+        assert_eq!(changes[2].value, None);
+        assert_eq!(changes[2].app_id, "2");
         assert!(
             parse_delivery(br#"{"object":"page","entry":[]}"#)
                 .unwrap()

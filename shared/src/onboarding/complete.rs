@@ -1,20 +1,17 @@
-//! Completing an onboarding: consume the state once, exchange the code, learn the business,
-//! then write the secret before the items that point at it.
+//! Completing an onboarding: consume the state once, from the browser it is bound to,
+//! exchange the code, learn the business, then keep the token (marker, secret, record).
 
+use rand::Rng;
 use secrecy::SecretString;
-use std::collections::BTreeMap;
 
-use crate::clock::Now;
-use crate::config::OnboardingConfig;
-use crate::deps::Deps;
+use crate::custody;
 use crate::error::{Error, Result};
-use crate::graph::DebugToken;
-use crate::ids::{ClientBusinessId, SessionState, SystemUserId};
-use crate::store::{
-    Also, CLIENT_SK, ClientItem, ClientStatus, Conflict, EventItem, OnboardingResult,
-    PartnerRefItem, SessionItem, SessionStatus, client_pk,
+use crate::model::{
+    Client, ClientBusinessId, ClientStatus, DebugToken, Event, EventType, OnboardingResult,
+    PendingPurpose, SecretRef, Session, SessionState, SessionStatus, SystemUserId, TokenSecret,
+    Whose,
 };
-use crate::vault::TokenSecret;
+use crate::ports::{Also, Ports};
 
 /// Where the authorization code came from; it decides whether `redirect_uri` is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,51 +20,60 @@ pub enum CodeSource {
     JsSdk,
 }
 
+#[derive(Debug)]
 pub struct Completed {
     pub result: OnboardingResult,
     /// True when the state had been consumed before and this is the stored answer.
     pub replayed: bool,
 }
 
+/// How long a claim holds before another request may take the session over.
+const CLAIM_LEASE_SECS: i64 = 60;
 /// Times a lost optimistic-lock race on the client item is retried.
 const WRITE_ATTEMPTS: usize = 3;
 
 pub async fn complete(
-    deps: &Deps,
-    onboarding: &OnboardingConfig,
+    ports: &Ports,
     state: &SessionState,
+    browser: Option<&str>,
     code: SecretString,
     source: CodeSource,
 ) -> Result<Completed> {
-    let session = deps
+    let session = ports
         .store
-        .get_session(state.expose())
+        .session(state)
         .await?
         .ok_or(Error::SessionNotFound)?;
-    if let Some(done) = settled(&session)? {
+    // The state alone is not enough: the browser that opened the session must send it.
+    let hash = browser.map(super::browser_hash);
+    if session.browser.is_none() || session.browser != hash {
+        return Err(Error::SessionOtherBrowser);
+    }
+    let now = ports.clock.now();
+    if let Some(done) = settled(&session, now)? {
         return Ok(done);
     }
-    if !deps
+    if !ports
         .store
-        .claim_session(state.expose(), Now::get().epoch())
+        .claim_session(state, now, now + CLAIM_LEASE_SECS)
         .await?
     {
         // Another request moved it first: answer from what it left.
-        let session = deps
+        let session = ports
             .store
-            .get_session(state.expose())
+            .session(state)
             .await?
             .ok_or(Error::SessionNotFound)?;
-        return settled(&session)?.ok_or(Error::SessionExpired);
+        return settled(&session, now)?.ok_or(Error::SessionExpired);
     }
-    match onboard(deps, onboarding, state, &session, code, source).await {
+    match onboard(ports, state, &session, code, source).await {
         Ok(result) => Ok(Completed {
             result,
             replayed: false,
         }),
         Err(err) => {
             // Nothing points at what may have been written: the session can be used again.
-            if let Err(release) = deps.store.release_session(state.expose()).await {
+            if let Err(release) = ports.store.release_session(state).await {
                 tracing::warn!(error = %release, "could not release the onboarding session");
             }
             Err(err)
@@ -75,49 +81,55 @@ pub async fn complete(
     }
 }
 
-/// The answer for a session that cannot be claimed, or `None` when it is pending and fresh.
-fn settled(session: &SessionItem) -> Result<Option<Completed>> {
+/// The answer for a session that cannot be claimed, or `None` when it can be.
+fn settled(session: &Session, now: i64) -> Result<Option<Completed>> {
     match session.status {
         SessionStatus::Completed => {
             let result = session
                 .result
                 .clone()
-                .ok_or_else(|| Error::Internal("completed session without result".into()))?;
+                .ok_or_else(|| Error::Internal("a completed session without result".into()))?;
             Ok(Some(Completed {
                 result,
                 replayed: true,
             }))
         }
-        SessionStatus::Claimed => Err(Error::SessionInProgress),
-        SessionStatus::Pending if session.expires_at_epoch <= Now::get().epoch() => {
-            Err(Error::SessionExpired)
+        SessionStatus::Claimed if session.claimed_until.is_some_and(|t| t >= now) => {
+            Err(Error::SessionInProgress)
         }
-        SessionStatus::Pending => Ok(None),
+        _ if session.is_expired(now) => Err(Error::SessionExpired),
+        _ => Ok(None),
     }
 }
 
 async fn onboard(
-    deps: &Deps,
-    onboarding: &OnboardingConfig,
+    ports: &Ports,
     state: &SessionState,
-    session: &SessionItem,
+    session: &Session,
     code: SecretString,
     source: CodeSource,
 ) -> Result<OnboardingResult> {
-    let redirect_uri = (source == CodeSource::LoginDialog).then_some(&onboarding.redirect_uri);
-    let exchanged = deps
+    let redirect_uri = match source {
+        CodeSource::LoginDialog => Some(
+            ports
+                .settings
+                .redirect_uri
+                .as_ref()
+                .ok_or_else(|| Error::Internal("REDIRECT_URI is not configured".into()))?,
+        ),
+        CodeSource::JsSdk => None,
+    };
+    let exchanged = ports
         .graph
         .exchange_code(&code, redirect_uri)
         .await
-        .map_err(crate::graph::exchange_error)?;
+        .map_err(|e| e.into_exchange_error())?;
     let lifetime = exchanged.lifetime_secs();
     let token = exchanged.access_token;
-    let (me, debug) = tokio::try_join!(
-        deps.graph.me_client_business(&token),
-        deps.graph.debug_token(&token)
-    )?;
-
-    check_token(deps, &debug)?;
+    let (me, debug) = tokio::join!(ports.graph.me(&token), ports.graph.debug_token(&token));
+    let me = me.map_err(|e| e.into_error(Whose::Client))?;
+    let debug = debug.map_err(|e| e.into_error(Whose::App))?;
+    check_token(ports, &debug)?;
     let client_id = me
         .client_business_id
         .as_deref()
@@ -132,24 +144,27 @@ async fn onboard(
     let system_user_id = SystemUserId::parse(&me.id)?;
     tracing::Span::current().record("client_business_id", client_id.as_str());
 
-    let now = Now::get();
+    let now = ports.clock.now();
     let expires_at = debug
         .expiry_epoch()
-        .or_else(|| lifetime.map(|secs| now.epoch() + secs as i64));
+        .or_else(|| lifetime.map(|secs| now + secs as i64));
     let secret = TokenSecret {
         access_token: token,
         system_user_id: system_user_id.clone(),
-        client_business_id: client_id.clone(),
+        client_business_id: Some(client_id.clone()),
         scopes: debug.scopes.clone(),
         expires_at,
-        obtained_at: now.epoch(),
+        obtained_at: now,
         assets: None,
     };
-    let stored = deps
-        .vault
-        .put_token(&deps.names.bisu(&client_id), &secret)
-        .await?;
-
+    if ports
+        .store
+        .client(&client_id)
+        .await?
+        .is_some_and(|c| c.status == ClientStatus::Offboarding)
+    {
+        return Err(Error::OffboardingInProgress);
+    }
     let result = OnboardingResult {
         client_business_id: client_id.clone(),
         system_user_id: system_user_id.clone(),
@@ -157,65 +172,108 @@ async fn onboard(
         scopes: debug.scopes.clone(),
         status: ClientStatus::Active,
     };
-    let partner_ref = PartnerRefItem::new(&session.partner_ref, &client_id, &now.rfc3339());
-    let event = EventItem::new(
-        &client_id,
-        "onboarded",
-        &now.rfc3339(),
-        BTreeMap::from([
-            ("partner_ref".into(), session.partner_ref.as_str().into()),
-            ("mode".into(), session.mode.as_str().into()),
-            ("system_user_id".into(), system_user_id.to_string()),
-            ("scopes".into(), debug.scopes.join(",")),
-        ]),
-    );
-    for _ in 0..WRITE_ATTEMPTS {
-        let existing = deps.store.get_client(&client_id).await?;
-        let client = ClientItem {
-            pk: client_pk(&client_id),
-            sk: CLIENT_SK.into(),
-            client_business_id: client_id.clone(),
-            status: ClientStatus::Active,
-            mode: session.mode,
-            partner_ref: session.partner_ref.clone(),
-            system_user_id: system_user_id.clone(),
-            scopes: debug.scopes.clone(),
-            granted_assets: debug.granted_assets(),
-            token_expires_at: expires_at,
-            bisu_secret_name: stored.name.clone(),
-            bisu_secret_version: stored.version_id.clone(),
-            onboarded_at: now.rfc3339(),
-            updated_at: now.rfc3339(),
-            offboarded_at: None,
-            offboard_reason: None,
-            datasets_fetched_at: None,
-            version: existing.as_ref().map_or(1, |c| c.version + 1),
-        };
-        let also = [
-            Also::PartnerRef(&partner_ref),
-            Also::Event(&event),
-            Also::CompleteSession {
-                state: state.expose(),
-                result: &result,
-            },
-        ];
-        let expected = existing.map(|c| c.version);
-        match deps.store.save_client(&client, expected, &also).await? {
-            Ok(()) => {
-                tracing::info!(client_business_id = %client_id, "client onboarded");
-                return Ok(result);
+    let name = ports.settings.names.bisu(&client_id);
+    let (id, answer, debug) = (&client_id, &result, &debug);
+    let recorded = custody::keep(
+        ports,
+        id,
+        &name,
+        PendingPurpose::Client,
+        &secret,
+        |stored, pending| async move {
+            let client_id = id;
+            let secret = SecretRef {
+                name: stored.name,
+                version: stored.version,
+            };
+            for _ in 0..WRITE_ATTEMPTS {
+                let existing = ports.store.client(client_id).await?;
+                if existing
+                    .as_ref()
+                    .is_some_and(|c| c.status == ClientStatus::Offboarding)
+                {
+                    return Ok(false);
+                }
+                let reconnected = existing
+                    .as_ref()
+                    .is_some_and(|c| c.status == ClientStatus::NeedsReconnect);
+                let interval = ports.settings.health_check_interval_secs.max(1);
+                let client = Client {
+                    client_business_id: client_id.clone(),
+                    status: ClientStatus::Active,
+                    mode: session.mode,
+                    partner_ref: session.partner_ref.clone(),
+                    system_user_id: system_user_id.clone(),
+                    scopes: debug.scopes.clone(),
+                    granted_assets: debug.granted_assets(),
+                    token_expires_at: expires_at,
+                    secret: secret.clone(),
+                    onboarded_at: now,
+                    updated_at: now,
+                    offboarded_at: None,
+                    offboard_reason: None,
+                    datasets_fetched_at: None,
+                    // Health checks spread over the interval, not in bursts.
+                    next_check_at: Some(now + rand::rng().random_range(1..=interval)),
+                    version: existing.as_ref().map_or(1, |c| c.version + 1),
+                };
+                let kind = if reconnected {
+                    EventType::Reconnected
+                } else {
+                    EventType::ClientOnboarded
+                };
+                let event = Event::client(
+                    client_id,
+                    kind,
+                    now,
+                    [
+                        ("partner_ref", session.partner_ref.as_str().to_owned()),
+                        ("mode", session.mode.as_str().to_owned()),
+                        ("system_user_id", system_user_id.to_string()),
+                        ("scopes", debug.scopes.join(",")),
+                        ("status", ClientStatus::Active.as_str().to_owned()),
+                    ],
+                );
+                let previous = existing.as_ref().map(|c| &c.partner_ref);
+                let also = [
+                    Also::PartnerRef {
+                        partner_ref: &session.partner_ref,
+                        previous,
+                    },
+                    Also::UserIndex(&system_user_id),
+                    Also::Event(&event),
+                    Also::CompleteSession {
+                        state,
+                        result: answer,
+                    },
+                    Also::ClearPending(&pending),
+                ];
+                let expected = existing.as_ref().map(|c| c.version);
+                if ports
+                    .store
+                    .save_client(&client, expected, &also)
+                    .await?
+                    .is_ok()
+                {
+                    return Ok(true);
+                }
             }
-            Err(Conflict::Stale) => continue,
-        }
+            Err(Error::Internal(
+                "the client record kept changing during onboarding".into(),
+            ))
+        },
+    )
+    .await?;
+    if recorded.is_none() {
+        return Err(Error::OffboardingInProgress);
     }
-    Err(Error::Internal(
-        "the client record kept changing during onboarding".into(),
-    ))
+    tracing::info!(client_business_id = %client_id, "client onboarded");
+    Ok(result)
 }
 
 /// The token must be valid and issued to this app.
-fn check_token(deps: &Deps, debug: &DebugToken) -> Result<()> {
-    if debug.app_id.as_deref() != Some(deps.config.app_id.as_str()) {
+fn check_token(ports: &Ports, debug: &DebugToken) -> Result<()> {
+    if debug.app_id.as_deref() != Some(ports.settings.app_id.as_str()) {
         return Err(Error::LoginRejected(
             "the token was issued to a different app".into(),
         ));

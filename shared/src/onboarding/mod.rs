@@ -1,10 +1,13 @@
-//! Onboarding through Facebook Login for Business: sessions, the code exchange, and what it stores.
+//! Onboarding through Facebook Login for Business: sessions bound to a browser, the code
+//! exchange, and what it stores.
 
+mod browser;
 mod complete;
 mod session;
 
+pub use browser::{BROWSER_COOKIE, BoundSession, bind_browser, browser_hash};
 pub use complete::{CodeSource, Completed, complete};
-pub use session::{NewSession, create_session, login_url, pending_session};
+pub use session::{NewSession, create_session, dialog_url, start_url};
 
 use crate::error::Error;
 
@@ -19,3 +22,6 @@ pub fn consent_denied(reason: Option<&str>) -> Error {
         reason: reason.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests;

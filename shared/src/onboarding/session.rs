@@ -2,55 +2,56 @@
 
 use url::Url;
 
-use crate::clock::Now;
 use crate::config::{Config, OnboardingConfig};
-use crate::deps::Deps;
 use crate::error::{Error, Result};
-use crate::ids::{OnboardingMode, PartnerRef, SessionState};
-use crate::store::{SESSION_SK, SessionItem, SessionStatus, session_pk};
+use crate::model::{Mode, PartnerRef, Session, SessionState, SessionStatus};
+use crate::ports::Ports;
 
 pub struct NewSession {
     pub state: SessionState,
-    pub login_url: Url,
-    pub expires_at: String,
+    pub session: Session,
 }
 
 pub async fn create_session(
-    deps: &Deps,
-    onboarding: &OnboardingConfig,
+    ports: &Ports,
     partner_ref: PartnerRef,
-    mode: OnboardingMode,
+    mode: Mode,
 ) -> Result<NewSession> {
-    if mode != OnboardingMode::Bisu {
+    if mode != Mode::Bisu {
         return Err(Error::InvalidRequest(format!(
             "mode {} is not available yet: only bisu onboarding is built",
             mode.as_str()
         )));
     }
-    let now = Now::get();
+    let now = ports.clock.now();
     let state = SessionState::generate();
-    let expires_at_epoch = now.epoch() + deps.config.session_ttl.as_secs() as i64;
-    deps.store
-        .put_session(&SessionItem {
-            pk: session_pk(state.expose()),
-            sk: SESSION_SK.into(),
-            partner_ref,
-            mode,
-            status: SessionStatus::Pending,
-            created_at: now.rfc3339(),
-            expires_at_epoch,
-            result: None,
-        })
-        .await?;
-    Ok(NewSession {
-        login_url: login_url(&deps.config, onboarding, &state),
-        expires_at: Now::epoch_rfc3339(expires_at_epoch),
-        state,
-    })
+    let session = Session {
+        partner_ref,
+        mode,
+        status: SessionStatus::Pending,
+        created_at: now,
+        expires_at: now + ports.settings.session_ttl_secs,
+        claimed_until: None,
+        browser: None,
+        result: None,
+    };
+    ports.store.create_session(&state, &session).await?;
+    Ok(NewSession { state, session })
 }
 
-/// The manual Login for Business dialog for this session.
-pub fn login_url(config: &Config, onboarding: &OnboardingConfig, state: &SessionState) -> Url {
+/// `/onboarding/start?session=STATE` beside the redirect URI: it binds the browser, then
+/// sends it to Meta's dialog.
+pub fn start_url(onboarding: &OnboardingConfig, state: &SessionState) -> Url {
+    let mut url = onboarding
+        .redirect_uri
+        .join("../onboarding/start")
+        .expect("a relative path joins");
+    url.query_pairs_mut().append_pair("session", state.expose());
+    url
+}
+
+/// Meta's manual Login for Business dialog for this session.
+pub fn dialog_url(config: &Config, onboarding: &OnboardingConfig, state: &SessionState) -> Url {
     let mut url = config.login_dialog_base_url.clone();
     url.path_segments_mut()
         .expect("http URLs have paths")
@@ -64,17 +65,4 @@ pub fn login_url(config: &Config, onboarding: &OnboardingConfig, state: &Session
         .append_pair("response_type", "code")
         .append_pair("override_default_response_type", "true");
     url
-}
-
-/// The session behind the onboarding page, if it can still be used.
-pub async fn pending_session(deps: &Deps, state: &SessionState) -> Result<SessionItem> {
-    let session = deps
-        .store
-        .get_session(state.expose())
-        .await?
-        .ok_or(Error::SessionNotFound)?;
-    if session.status == SessionStatus::Pending && session.expires_at_epoch <= Now::get().epoch() {
-        return Err(Error::SessionExpired);
-    }
-    Ok(session)
 }

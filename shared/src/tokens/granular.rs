@@ -1,17 +1,16 @@
 //! Granular tokens: a subset of the client's scopes and assets, minted from its BISU token.
 
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 
-use super::{SIXTY_DAYS, TokenAnswer, current_bisu};
+use super::{Recovery, SIXTY_DAYS, current};
 use crate::clients;
-use crate::clock::Now;
-use crate::deps::Deps;
+use crate::custody;
 use crate::error::{Error, Result};
-use crate::ids::ClientBusinessId;
-use crate::secret_cache::SecretCache;
-use crate::store::{ClientItem, EventItem, TokenItem, client_pk, token_sk};
-use crate::vault::TokenSecret;
+use crate::model::{
+    ClientBusinessId, Event, EventType, MintParams, MintedToken, PendingPurpose, SecretRef,
+    TokenAnswer, TokenSecret, Whose, is_digits,
+};
+use crate::ports::Ports;
 
 /// A stored minted token is replaced this long before it expires.
 const RENEW_BEFORE: i64 = 24 * 3600;
@@ -19,7 +18,7 @@ const MAX_SCOPES: usize = 20;
 const MAX_ASSETS: usize = 50;
 
 /// A request for a granular token, checked at the edge.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MintRequest {
     scopes: Vec<String>,
     assets: Vec<String>,
@@ -51,9 +50,10 @@ impl MintRequest {
                 "assets may list at most {MAX_ASSETS} ids"
             )));
         }
-        for asset in &assets {
-            ClientBusinessId::parse(asset)
-                .map_err(|_| Error::InvalidRequest("assets must be numeric Graph ids".into()))?;
+        if assets.iter().any(|a| !is_digits(a, 32)) {
+            return Err(Error::InvalidRequest(
+                "assets must be numeric Graph ids".into(),
+            ));
         }
         let (mut scopes, mut assets) = (scopes, assets);
         scopes.sort();
@@ -80,161 +80,107 @@ impl MintRequest {
     }
 }
 
-/// Refuses what the client did not grant, before any call to Meta.
-fn check_grants(client: &ClientItem, request: &MintRequest) -> Result<()> {
-    if let Some(scope) = request.scopes.iter().find(|s| !client.scopes.contains(s)) {
-        return Err(Error::InvalidRequest(format!(
-            "the client did not grant the scope {scope}"
-        )));
-    }
-    // A scope without target ids applies to every asset; otherwise the asset must be listed.
-    let covered = |asset: &String| {
-        request.scopes.iter().any(|s| {
-            client
-                .granted_assets
-                .get(s)
-                .is_none_or(|ids| ids.contains(asset))
-        })
-    };
-    if let Some(asset) = request.assets.iter().find(|a| !covered(a)) {
-        return Err(Error::InvalidRequest(format!(
-            "the asset {asset} is not among those the client granted for the requested scopes"
-        )));
-    }
-    Ok(())
-}
-
 pub async fn granular(
-    deps: &Deps,
-    cache: &SecretCache,
+    ports: &Ports,
     id: &ClientBusinessId,
     request: MintRequest,
 ) -> Result<TokenAnswer> {
-    let client = clients::load_usable(deps, id).await?;
-    check_grants(&client, &request)?;
+    let client = clients::load_usable(ports, id).await?;
+    client.check_grants(&request.scopes, &request.assets)?;
     let token_id = request.token_id();
-    let now = Now::get();
+    let now = ports.clock.now();
     if !request.force_refresh
-        && let Some(item) = deps.store.get_token(id, &token_id).await?
-        && item
-            .expires_at
-            .is_none_or(|at| at - now.epoch() > RENEW_BEFORE)
-        && let Some(secret) = cache
-            .get(deps.vault.as_ref(), &item.secret_name, &item.secret_version)
+        && let Some(item) = ports.store.minted_token(id, &token_id).await?
+        && item.expires_at.is_none_or(|at| at - now > RENEW_BEFORE)
+        && let Some(secret) = ports
+            .vault
+            .token(&item.secret.name, Some(&item.secret.version))
             .await?
     {
-        return Ok(TokenAnswer::new("granular", secret));
+        return Ok(TokenAnswer::new("granular", id, secret));
     }
 
-    let bisu = current_bisu(deps, cache, &client).await?;
-    let mut params = vec![
-        ("system_user_id", client.system_user_id.to_string()),
-        ("scope", request.scopes.join(",")),
-    ];
-    if !request.assets.is_empty() {
-        params.push(("asset", request.assets.join(",")));
-    }
-    if request.expires_in_60_days {
-        params.push(("set_token_expires_in_60_days", "true".to_owned()));
-    }
-    let token = match deps
+    let bisu = current(ports, &client, Recovery::Allowed).await?;
+    let params = MintParams {
+        system_user_id: client.system_user_id.to_string(),
+        scopes: request.scopes.clone(),
+        assets: request.assets.clone(),
+        expires_in_60_days: request.expires_in_60_days,
+        fetch_only: false,
+    };
+    let token = match ports
         .graph
         .system_user_access_token(id, &bisu.access_token, &params)
         .await
     {
         Ok(token) => token,
-        Err(err) => return Err(clients::graph_failure(deps, id, err).await),
+        Err(err) => return Err(clients::graph_failure(ports, Some(id), err, Whose::Client).await),
     };
     let secret = TokenSecret {
         access_token: token,
         system_user_id: client.system_user_id.clone(),
-        client_business_id: id.clone(),
+        client_business_id: Some(id.clone()),
         scopes: request.scopes.clone(),
-        expires_at: request.expires_in_60_days.then(|| now.epoch() + SIXTY_DAYS),
-        obtained_at: now.epoch(),
+        expires_at: request.expires_in_60_days.then_some(now + SIXTY_DAYS),
+        obtained_at: now,
         assets: Some(request.assets.clone()),
     };
-    let stored = deps
-        .vault
-        .put_token(&deps.names.minted(id, &token_id), &secret)
-        .await?;
-    let item = TokenItem {
-        pk: client_pk(id),
-        sk: token_sk(&token_id),
+    let name = ports.settings.names.minted(id, &token_id);
+    let purpose = PendingPurpose::Minted {
         token_id: token_id.clone(),
         scopes: request.scopes.clone(),
         assets: request.assets.clone(),
         expires_at: secret.expires_at,
-        secret_name: stored.name.clone(),
-        secret_version: stored.version_id.clone(),
-        created_at: now.rfc3339(),
     };
-    let detail = BTreeMap::from([
-        ("token_id".to_owned(), token_id),
-        ("scopes".to_owned(), request.scopes.join(",")),
-        ("assets".to_owned(), request.assets.join(",")),
-    ]);
-    deps.store
-        .put_token(
-            &item,
-            &EventItem::new(id, "token_minted", &now.rfc3339(), detail),
-        )
-        .await?;
-    cache.insert(&stored.name, &stored.version_id, secret.clone());
-    tracing::info!(client_business_id = %id, token_id = %item.token_id, "granular token minted");
-    Ok(TokenAnswer::new("granular", secret))
+    let recorded = custody::keep(ports, id, &name, purpose, &secret, |stored, pending| {
+        let item = MintedToken {
+            token_id: token_id.clone(),
+            scopes: request.scopes.clone(),
+            assets: request.assets.clone(),
+            expires_at: secret.expires_at,
+            secret: SecretRef {
+                name: stored.name,
+                version: stored.version,
+            },
+            created_at: now,
+        };
+        let event = minted_event(id, &item, now);
+        async move {
+            Ok(ports
+                .store
+                .put_minted_token(id, &item, &event, &pending)
+                .await?
+                .is_ok())
+        }
+    })
+    .await?;
+    if recorded.is_none() {
+        return Err(Error::ClientOffboarded);
+    }
+    tracing::info!(client_business_id = %id, token_id = %token_id, "granular token minted");
+    Ok(TokenAnswer::new("granular", id, secret))
+}
+
+pub(crate) fn minted_event(id: &ClientBusinessId, item: &MintedToken, at: i64) -> Event {
+    Event::client(
+        id,
+        EventType::TokenMinted,
+        at,
+        [
+            ("token_id", item.token_id.clone()),
+            ("scopes", item.scopes.join(",")),
+            ("assets", item.assets.join(",")),
+        ],
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{OnboardingMode, PartnerRef, SystemUserId};
-    use crate::store::{CLIENT_SK, ClientStatus};
-
-    fn client() -> ClientItem {
-        ClientItem {
-            pk: "CLIENT#1".into(),
-            sk: CLIENT_SK.into(),
-            client_business_id: ClientBusinessId::parse("1").unwrap(),
-            status: ClientStatus::Active,
-            mode: OnboardingMode::Bisu,
-            partner_ref: PartnerRef::parse("p").unwrap(),
-            system_user_id: SystemUserId::parse("2").unwrap(),
-            scopes: vec!["ads_management".into(), "business_management".into()],
-            granted_assets: BTreeMap::from([(
-                "ads_management".into(),
-                vec!["10".into(), "11".into()],
-            )]),
-            token_expires_at: None,
-            bisu_secret_name: "s".into(),
-            bisu_secret_version: "v".into(),
-            onboarded_at: String::new(),
-            updated_at: String::new(),
-            offboarded_at: None,
-            offboard_reason: None,
-            datasets_fetched_at: None,
-            version: 1,
-        }
-    }
 
     fn request(scopes: &[&str], assets: &[&str]) -> MintRequest {
         let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
         MintRequest::new(owned(scopes), owned(assets), false, false).unwrap()
-    }
-
-    #[test]
-    fn grants_limit_what_can_be_minted() {
-        assert!(check_grants(&client(), &request(&["ads_management"], &["10"])).is_ok());
-        assert!(
-            check_grants(&client(), &request(&["ads_management"], &["12"])).is_err(),
-            "asset not granted"
-        );
-        assert!(
-            check_grants(&client(), &request(&["pages_manage_posts"], &[])).is_err(),
-            "scope not granted"
-        );
-        // business_management has no target ids: it applies to every asset.
-        assert!(check_grants(&client(), &request(&["business_management"], &["12"])).is_ok());
     }
 
     #[test]

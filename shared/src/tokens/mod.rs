@@ -1,169 +1,155 @@
-//! Tokens for the provider's services: the client's BISU token, granular tokens minted from it,
-//! recovery of a lost BISU, and the sweep that keeps them healthy.
+//! Tokens for the provider's services: the client's own token, granular tokens minted from
+//! it, and recovery of a lost BISU. Every record is fenced by the client's status.
 
 mod granular;
-mod sweep;
 
+pub(crate) use granular::minted_event;
 pub use granular::{MintRequest, granular};
-pub use sweep::{SweepReport, sweep};
-
-use secrecy::SecretString;
-use serde::Serialize;
-use std::collections::BTreeMap;
 
 use crate::clients;
-use crate::clock::Now;
-use crate::deps::Deps;
+use crate::custody;
 use crate::error::{Error, Result};
-use crate::ids::{ClientBusinessId, SystemUserId};
-use crate::secret_cache::SecretCache;
-use crate::store::ClientItem;
-use crate::vault::TokenSecret;
+use crate::model::{
+    Client, ClientBusinessId, MintParams, PendingPurpose, SecretRef, TokenAnswer, TokenSecret,
+    Whose,
+};
+use crate::partner;
+use crate::ports::{Also, Ports};
 
 /// The lifetime Meta gives tokens minted or refreshed with `set_token_expires_in_60_days`.
-const SIXTY_DAYS: i64 = 60 * 24 * 3600;
+pub const SIXTY_DAYS: i64 = 60 * 24 * 3600;
 
-/// What token-fetch answers. It carries the token: it is the one place that hands it out.
-#[derive(Serialize)]
-pub struct TokenAnswer {
-    #[serde(serialize_with = "expose")]
-    pub access_token: SecretString,
-    pub kind: &'static str,
-    pub client_business_id: ClientBusinessId,
-    pub system_user_id: SystemUserId,
-    pub scopes: Vec<String>,
-    pub expires_at: Option<i64>,
+/// Whether a flow may recover a lost BISU (only the functions that can read the partner
+/// secret may).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recovery {
+    Allowed,
+    NotHere,
 }
 
-fn expose<S: serde::Serializer>(token: &SecretString, s: S) -> Result<S::Ok, S::Error> {
-    use secrecy::ExposeSecret;
-    s.serialize_str(token.expose_secret())
-}
-
-impl TokenAnswer {
-    fn new(kind: &'static str, secret: TokenSecret) -> Self {
-        Self {
-            access_token: secret.access_token,
-            kind,
-            client_business_id: secret.client_business_id,
-            system_user_id: secret.system_user_id,
-            scopes: secret.scopes,
-            expires_at: secret.expires_at,
-        }
-    }
-}
-
-/// The client's BISU token. The client item is read on every call, so a client offboarded or
-/// marked for reconnection is refused at once; the secret comes from memory when its version is.
-pub async fn bisu(
-    deps: &Deps,
-    cache: &SecretCache,
+/// The client's token. The client item is read on every call, so a client offboarded or
+/// marked for reconnection is refused at once; the secret comes from memory when its
+/// version is cached.
+pub async fn client_token(
+    ports: &Ports,
     id: &ClientBusinessId,
     force_refresh: bool,
 ) -> Result<TokenAnswer> {
-    let client = clients::load_usable(deps, id).await?;
-    if force_refresh {
-        cache.forget(&client.bisu_secret_name);
-    }
-    Ok(TokenAnswer::new(
-        "bisu",
-        current_bisu(deps, cache, &client).await?,
-    ))
+    let client = clients::load_usable(ports, id).await?;
+    // A forced refresh reads the current version instead of the cached one.
+    let secret = if force_refresh {
+        ports.vault.token(&client.secret.name, None).await?
+    } else {
+        None
+    };
+    let secret = match secret {
+        Some(s) => s,
+        None => current(ports, &client, Recovery::Allowed).await?,
+    };
+    Ok(TokenAnswer::new(client.mode.as_str(), id, secret))
 }
 
-/// The BISU secret the client item points at, recovered from Meta when it is gone.
-pub async fn current_bisu(
-    deps: &Deps,
-    cache: &SecretCache,
-    client: &ClientItem,
-) -> Result<TokenSecret> {
-    let stored = cache
-        .get(
-            deps.vault.as_ref(),
-            &client.bisu_secret_name,
-            &client.bisu_secret_version,
-        )
+/// The secret the client item points at, recovered from Meta when it is gone (where allowed).
+pub async fn current(ports: &Ports, client: &Client, recovery: Recovery) -> Result<TokenSecret> {
+    let stored = ports
+        .vault
+        .token(&client.secret.name, Some(&client.secret.version))
         .await?;
-    match stored {
-        Some(secret) => Ok(secret),
-        None => recover(deps, cache, client).await,
+    match (stored, recovery) {
+        (Some(secret), _) => Ok(secret),
+        (None, Recovery::Allowed) => recover(ports, client).await,
+        (None, Recovery::NotHere) => Err(Error::UpstreamUnavailable(
+            "the client's token secret is missing: a token fetch recovers it; retry after one"
+                .into(),
+        )),
     }
 }
 
 /// Asks Meta for the client's existing BISU (`fetch_only`) with the partner's system user
 /// token, stores it again and points the client item at it.
-async fn recover(deps: &Deps, cache: &SecretCache, client: &ClientItem) -> Result<TokenSecret> {
+async fn recover(ports: &Ports, client: &Client) -> Result<TokenSecret> {
     let id = &client.client_business_id;
     tracing::warn!(client_business_id = %id, "BISU secret missing: recovering it with fetch_only");
-    let Some(partner) = deps.app_secrets.partner_system_user_token.as_ref() else {
-        clients::mark_needs_reconnect(
-            deps,
-            id,
-            "BISU secret missing and no partner system user token",
-        )
-        .await?;
-        return Err(Error::NeedsReconnect);
+    let partner = partner::system_user_token(ports).await?;
+    let params = MintParams {
+        system_user_id: client.system_user_id.to_string(),
+        fetch_only: true,
+        ..MintParams::default()
     };
-    let params = [
-        ("system_user_id", client.system_user_id.to_string()),
-        ("fetch_only", "true".to_owned()),
-    ];
-    let token = match deps
+    let token = match ports
         .graph
-        .system_user_access_token(id, partner, &params)
+        .system_user_access_token(id, &partner, &params)
         .await
     {
         Ok(token) => token,
-        Err(err) => {
-            tracing::warn!(client_business_id = %id, graph_code = err.code, "fetch_only recovery failed");
-            clients::mark_needs_reconnect(deps, id, "BISU secret missing and fetch_only failed")
-                .await?;
-            return Err(Error::NeedsReconnect);
-        }
+        Err(err) => return Err(clients::graph_failure(ports, Some(id), err, Whose::Partner).await),
     };
     let secret = TokenSecret {
         access_token: token,
         system_user_id: client.system_user_id.clone(),
-        client_business_id: id.clone(),
+        client_business_id: Some(id.clone()),
         scopes: client.scopes.clone(),
         expires_at: client.token_expires_at,
-        obtained_at: Now::get().epoch(),
+        obtained_at: ports.clock.now(),
         assets: None,
     };
-    let stored = deps
-        .vault
-        .put_token(&client.bisu_secret_name, &secret)
-        .await?;
-    point_client_at(
-        deps,
-        id,
-        &stored.version_id,
-        secret.expires_at,
-        "token_recovered",
-    )
-    .await?;
-    cache.insert(&stored.name, &stored.version_id, secret.clone());
+    replace_client_secret(ports, client, &secret).await?;
     Ok(secret)
 }
 
-/// Moves the client item to a new version of its BISU secret.
-async fn point_client_at(
-    deps: &Deps,
+/// Stores a new version of the client's own token and points the client item at it, fenced:
+/// a client that left meanwhile loses the secret instead.
+pub async fn replace_client_secret(
+    ports: &Ports,
+    client: &Client,
+    secret: &TokenSecret,
+) -> Result<()> {
+    let id = &client.client_business_id;
+    let recorded = custody::keep(
+        ports,
+        id,
+        &client.secret.name,
+        PendingPurpose::Client,
+        secret,
+        |stored, pending| async move {
+            point_at(
+                ports,
+                id,
+                &stored.name,
+                &stored.version,
+                secret.expires_at,
+                &pending,
+            )
+            .await
+        },
+    )
+    .await?;
+    recorded.map(drop).ok_or(Error::ClientOffboarded)
+}
+
+/// Points an active client at a version of its secret, clearing the pending marker;
+/// `false` when the client is not active.
+pub(crate) async fn point_at(
+    ports: &Ports,
     id: &ClientBusinessId,
+    name: &str,
     version: &str,
     expires_at: Option<i64>,
-    kind: &str,
-) -> Result<()> {
-    clients::update(deps, id, kind, |current| {
+    pending: &crate::model::PendingSecret,
+) -> Result<bool> {
+    let changed = clients::update_with(ports, id, &[Also::ClearPending(pending)], |current| {
+        current.ensure_usable().ok()?;
         let mut next = current.clone();
-        next.bisu_secret_version = version.to_owned();
+        next.secret = SecretRef {
+            name: name.to_owned(),
+            version: version.to_owned(),
+        };
         next.token_expires_at = expires_at;
-        let detail = BTreeMap::from([(
-            "token_expires_at".to_owned(),
-            expires_at.map_or("never".to_owned(), Now::epoch_rfc3339),
-        )]);
-        Some((next, detail))
+        Some((next, None))
     })
-    .await
-    .map(drop)
+    .await?;
+    Ok(changed.is_some())
 }
+
+#[cfg(test)]
+mod tests;

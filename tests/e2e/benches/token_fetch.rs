@@ -3,12 +3,12 @@
 //! (one DynamoDB read and one Secrets Manager read). Run with `make bench`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use e2e::stack::{APP_ID, APP_SECRET_ID, SECRET_PREFIX, TABLE, workspace_root};
-use e2e::{Stack, StackOptions};
+use e2e::Stack;
+use local_stack::StackOptions;
+use local_stack::stack::{APP_ID, APP_SECRET_ID, SECRET_PREFIX, TABLE, workspace_root};
 use shared::config::Config;
-use shared::ids::ClientBusinessId;
-use shared::secret_cache::SecretCache;
-use shared::{Deps, tokens};
+use shared::model::ClientBusinessId;
+use shared::tokens;
 
 fn token_fetch(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
@@ -39,24 +39,23 @@ fn token_fetch(c: &mut Criterion) {
                 .map(|(_, v)| v.clone())
         })
         .expect("bench configuration");
-        let aws = e2e::aws::sdk_config(&stack.moto_url).await;
-        let deps = Deps::new(config, &aws).await.expect("deps");
-        (deps, ClientBusinessId::parse(&business.id).expect("an id"))
+        let aws = local_stack::aws::sdk_config(&stack.moto_url).await;
+        let ports = shared::deps::ports(&config, &aws).await.expect("ports");
+        (ports, ClientBusinessId::parse(&business.id).expect("an id"))
     });
-    let cache = SecretCache::default();
 
     let mut group = c.benchmark_group("token_fetch");
     group.bench_function("warm_cache_hit", |b| {
         b.to_async(&runtime).iter(|| async {
-            tokens::bisu(&deps, &cache, &id, false)
+            tokens::client_token(&deps, &id, false)
                 .await
                 .expect("a token")
         })
     });
-    // force_refresh drops the cached secret first, so every iteration reads Secrets Manager.
+    // force_refresh reads the current version, so every iteration reads Secrets Manager.
     group.bench_function("cache_miss", |b| {
         b.to_async(&runtime).iter(|| async {
-            tokens::bisu(&deps, &cache, &id, true)
+            tokens::client_token(&deps, &id, true)
                 .await
                 .expect("a token")
         })

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 
 use crate::stack::{APP_ID, LOGIN_CONFIG_ID, Stack, TABLE};
+pub use local_stack::Session;
 
 pub struct Answer {
     pub status: u16,
@@ -23,11 +24,6 @@ impl Answer {
             .unwrap_or_default()
             .to_owned()
     }
-}
-
-pub struct Session {
-    pub state: String,
-    pub login_url: url::Url,
 }
 
 pub struct Business {
@@ -230,22 +226,22 @@ impl Stack {
             .await
     }
 
+    /// A new session, opened in this stack's browser: its `login_url` is bound to the
+    /// browser's cookie and followed to Meta's dialog, which `login_url` then holds.
     pub async fn create_session(&self, partner_ref: &str) -> Session {
-        let answer = self
-            .post_json("/onboarding/sessions", &json!({"partner_ref": partner_ref}))
-            .await;
-        assert_eq!(answer.status, 201, "{}", answer.body);
-        let body = answer.json();
-        let state = body["state"].as_str().expect("state").to_owned();
-        self.states.lock().unwrap().push(state.clone());
-        Session {
-            state,
-            login_url: body["login_url"]
-                .as_str()
-                .expect("login_url")
-                .parse()
-                .expect("a URL"),
-        }
+        let mut session = self
+            .new_session(partner_ref)
+            .await
+            .unwrap_or_else(|err| panic!("{err}"));
+        self.states.lock().unwrap().push(session.state.clone());
+        let start = self.answer(self.http.get(session.login_url.clone())).await;
+        assert_eq!(start.status, 302, "login_url: {}", start.body);
+        assert!(
+            start.headers.contains_key("set-cookie"),
+            "the first visit binds the browser"
+        );
+        session.login_url = start.location().parse().expect("the dialog URL");
+        session
     }
 
     /// What a person does on the consent page: pick the business, Allow or Cancel.

@@ -1,10 +1,7 @@
-//! The local stack (moto_server, the Graph emulator, `cargo lambda watch`) and the helpers
-//! the end-to-end tests and `make dev` drive it with.
+//! The helpers the end-to-end tests drive the local stack (`tools/local-stack`) with.
 
-pub mod aws;
 pub mod client;
-pub mod process;
-pub mod proxy;
 pub mod stack;
 
-pub use stack::{Stack, StackOptions};
+pub use local_stack::{StackOptions, aws, proxy};
+pub use stack::Stack;

@@ -1,315 +1,34 @@
-//! Starts the whole local stack on loopback, waits until each part answers, stops it on drop.
+//! The local stack as the tests hold it: `local_stack::Stack`, plus what the tests remember.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::ops::Deref;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
-use crate::aws::{self, Aws};
-use crate::process::{Managed, free_port};
-use crate::proxy::Proxy;
-
-/// The demo app of `tests/graph-emulator/seed.json`; obviously fake values.
-pub const APP_ID: &str = "1000000000000001";
-pub const APP_SECRET: &str = "demo-app-secret-not-a-real-secret";
-pub const LOGIN_CONFIG_ID: &str = "2000000000000001";
-pub const WEBHOOK_VERIFY_TOKEN: &str = "demo-webhook-verify-token";
-pub const TABLE: &str = "meta-login-local";
-pub const SECRET_PREFIX: &str = "meta-login/local";
-pub const APP_SECRET_ID: &str = "meta-login/local/app";
-pub const PARTNER_BUSINESS_ID: &str = "7000000000000001";
-
-pub struct StackOptions {
-    /// Ports for people to remember; `None` picks free ones.
-    pub invoke_port: Option<u16>,
-    pub emulator_port: Option<u16>,
-    pub moto_port: Option<u16>,
-    /// Rebuild and restart functions when sources change (`make dev`).
-    pub reload: bool,
-    /// Where the logs of the three processes go.
-    pub log_dir: PathBuf,
-}
+pub use local_stack::StackOptions;
+pub use local_stack::stack::{
+    APP_ID, APP_SECRET, APP_SECRET_ID, LOGIN_CONFIG_ID, PARTNER_BUSINESS_ID, PARTNER_SECRET_ID,
+    PARTNER_SYSTEM_USER_ID, SECRET_PREFIX, TABLE, WEBHOOK_VERIFY_TOKEN, workspace_root,
+};
 
 pub struct Stack {
-    pub invoke_url: String,
-    pub emulator_url: String,
-    pub moto_url: String,
-    pub aws: Aws,
-    pub aws_proxy: Proxy,
-    pub graph_proxy: Proxy,
-    pub functions_log: PathBuf,
-    pub http: reqwest::Client,
+    local: local_stack::Stack,
     /// Every onboarding state handed out, so the log scan can look for them.
     pub states: Mutex<Vec<String>>,
-    // Dropped in this order: functions first, then what they talk to.
-    _watch: Managed,
-    _emulator: Managed,
-    _moto: Managed,
-}
-
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-/// The folder our binaries were built into (`target/debug`), found from this executable.
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current executable");
-    let dir = exe.parent().expect("executable has a folder");
-    if dir.ends_with("deps") {
-        dir.parent().expect("deps has a parent").to_owned()
-    } else {
-        dir.to_owned()
-    }
-}
-
-fn tool_path() -> String {
-    let venv = workspace_root().join(".venv/bin");
-    format!(
-        "{}:{}",
-        venv.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
-
-fn log_file(path: &Path) -> File {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .expect("open log file")
 }
 
 impl Stack {
     pub async fn start(options: StackOptions) -> Result<Self, String> {
-        std::fs::create_dir_all(&options.log_dir).map_err(|e| format!("log folder: {e}"))?;
-        let path = tool_path();
-
-        let moto_port = options.moto_port.unwrap_or_else(free_port);
-        let mut moto_cmd = Command::new("moto_server");
-        moto_cmd
-            .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
-            .env("PATH", &path)
-            .stdout(log_file(&options.log_dir.join("moto.log")))
-            .stderr(log_file(&options.log_dir.join("moto.log")));
-        let moto = Managed::spawn("moto_server", moto_cmd)
-            .map_err(|e| format!("start moto_server (run `make venv` first): {e}"))?;
-        let moto_url = format!("http://127.0.0.1:{moto_port}");
-        wait_for_http(
-            &format!("{moto_url}/moto-api/"),
-            Duration::from_secs(60),
-            |_| true,
-        )
-        .await?;
-
-        let (emulator, emulator_port) = start_emulator(options.emulator_port, &options.log_dir)?;
-        let emulator_url = format!("http://127.0.0.1:{emulator_port}");
-        wait_for_http(
-            &format!("{emulator_url}/_emulator/health"),
-            Duration::from_secs(30),
-            |s| s == 200,
-        )
-        .await?;
-
-        let loopback = |port| SocketAddr::from(([127, 0, 0, 1], port));
-        let aws_proxy = Proxy::start(loopback(moto_port))
-            .await
-            .map_err(|e| e.to_string())?;
-        let graph_proxy = Proxy::start(loopback(emulator_port))
-            .await
-            .map_err(|e| e.to_string())?;
-
-        let aws = Aws::new(&moto_url).await;
-        aws.create_table(TABLE).await?;
-        let partner_token = partner_system_user_token(&emulator_url).await?;
-        let app_secret = serde_json::json!({"app_secret": APP_SECRET, "webhook_verify_token": WEBHOOK_VERIFY_TOKEN,
-            "partner_system_user_token": partner_token});
-        aws.put_secret(APP_SECRET_ID, &app_secret.to_string())
-            .await?;
-
-        let invoke_port = options.invoke_port.unwrap_or_else(free_port);
-        let invoke_url = format!("http://127.0.0.1:{invoke_port}");
-        let env_file = options.log_dir.join("functions.env");
-        write_env_file(
-            &env_file,
-            &invoke_url,
-            &emulator_url,
-            aws_proxy.port,
-            graph_proxy.port,
-        )?;
-        let functions_log = options.log_dir.join("functions.log");
-        let root = workspace_root();
-        let mut watch_cmd = Command::new("cargo");
-        watch_cmd
-            .args([
-                "lambda",
-                "watch",
-                "-A",
-                "127.0.0.1",
-                "-P",
-                &invoke_port.to_string(),
-            ])
-            .arg("--env-file")
-            .arg(&env_file)
-            .current_dir(&root)
-            .env("PATH", &path)
-            .env("CARGO_TARGET_DIR", root.join("target/stack"))
-            .stdout(log_file(&functions_log))
-            .stderr(log_file(&functions_log));
-        if !options.reload {
-            watch_cmd.arg("--ignore-changes");
-        }
-        // Several instances per function, so concurrent requests really run at once.
-        watch_cmd.args(["--concurrency", "4"]);
-        let mut watch = Managed::spawn("cargo lambda watch", watch_cmd)
-            .map_err(|e| format!("start cargo lambda watch (run `make venv` first): {e}"))?;
-
-        // The first request builds and starts the function; a 400 page means it answered.
-        let probe = format!("{invoke_url}/onboarding");
-        let deadline = Instant::now() + Duration::from_secs(20 * 60);
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("HTTP client");
-        loop {
-            if let Some(status) = watch.exited() {
-                return Err(format!(
-                    "cargo lambda watch exited ({status}); see {}",
-                    functions_log.display()
-                ));
-            }
-            if let Ok(r) = http.get(&probe).send().await
-                && r.status() == 400
-                && r.headers()
-                    .get("content-type")
-                    .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
-            {
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "oauth-callback did not answer in time; see {}",
-                    functions_log.display()
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-
         Ok(Self {
-            invoke_url,
-            emulator_url,
-            moto_url,
-            aws,
-            aws_proxy,
-            graph_proxy,
-            functions_log,
-            http,
+            local: local_stack::Stack::start(options).await?,
             states: Mutex::new(Vec::new()),
-            _watch: watch,
-            _emulator: emulator,
-            _moto: moto,
         })
     }
 }
 
-/// The partner's own admin system user token, as the provider puts it in the app secret.
-async fn partner_system_user_token(emulator_url: &str) -> Result<String, String> {
-    let answer: serde_json::Value = reqwest::Client::new()
-        .post(format!("{emulator_url}/_emulator/partner-token"))
-        .json(&serde_json::json!({"app_id": APP_ID}))
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| format!("partner token: {e}"))?
-        .json()
-        .await
-        .map_err(|e| format!("partner token: {e}"))?;
-    answer["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| "partner token: no access_token".into())
-}
+// The URLs, clients and proxies of the running stack.
+impl Deref for Stack {
+    type Target = local_stack::Stack;
 
-fn start_emulator(port: Option<u16>, log_dir: &Path) -> Result<(Managed, u16), String> {
-    // `GRAPH_EMULATOR` names it when this program is built in another profile (benchmarks).
-    let binary = std::env::var_os("GRAPH_EMULATOR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| bin_dir().join("graph-emulator"));
-    let mut cmd = Command::new(&binary);
-    cmd.args(["--port", &port.unwrap_or(0).to_string()])
-        .stdout(Stdio::piped())
-        .stderr(log_file(&log_dir.join("emulator.log")));
-    let mut emulator = Managed::spawn("graph-emulator", cmd).map_err(|e| {
-        format!(
-            "start {} (build it with `cargo build -p graph-emulator`): {e}",
-            binary.display()
-        )
-    })?;
-    let stdout = emulator.child_mut().stdout.take().expect("piped stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().and_then(Result::ok).unwrap_or_default();
-    let port = first
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.trim().parse().ok())
-        .ok_or_else(|| format!("graph-emulator did not say where it listens: {first:?}"))?;
-    // Keep draining its output so it never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Ok((emulator, port))
-}
-
-fn write_env_file(
-    path: &Path,
-    invoke_url: &str,
-    emulator_url: &str,
-    aws_port: u16,
-    graph_port: u16,
-) -> Result<(), String> {
-    let settings = [
-        ("META_APP_ID", APP_ID.to_owned()),
-        ("APP_SECRET_ID", APP_SECRET_ID.to_owned()),
-        ("LOGIN_CONFIG_ID", LOGIN_CONFIG_ID.to_owned()),
-        ("REDIRECT_URI", format!("{invoke_url}/oauth/callback")),
-        ("TABLE_NAME", TABLE.to_owned()),
-        ("SECRET_PREFIX", SECRET_PREFIX.to_owned()),
-        (
-            "GRAPH_API_BASE_URL",
-            format!("http://127.0.0.1:{graph_port}"),
-        ),
-        ("LOGIN_DIALOG_BASE_URL", emulator_url.to_owned()),
-        ("JS_SDK_URL", format!("{emulator_url}/sdk.js")),
-        ("PUBLIC_BASE_URL", invoke_url.to_owned()),
-        ("PARTNER_BUSINESS_ID", PARTNER_BUSINESS_ID.to_owned()),
-        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{aws_port}")),
-        ("AWS_REGION", aws::REGION.to_owned()),
-        ("AWS_ACCESS_KEY_ID", aws::ACCESS_KEY.to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", aws::SECRET_KEY.to_owned()),
-        ("RUST_LOG", "info".to_owned()),
-    ];
-    let mut file = File::create(path).map_err(|e| format!("env file: {e}"))?;
-    for (key, value) in settings {
-        writeln!(file, "{key}={value}").map_err(|e| format!("env file: {e}"))?;
-    }
-    Ok(())
-}
-
-async fn wait_for_http(url: &str, limit: Duration, ok: impl Fn(u16) -> bool) -> Result<(), String> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Ok(r) = reqwest::get(url).await
-            && ok(r.status().as_u16())
-        {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{url} did not answer within {limit:?}"));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    fn deref(&self) -> &Self::Target {
+        &self.local
     }
 }

@@ -3,8 +3,9 @@
 
 mod cases;
 
-use e2e::{Stack, StackOptions};
+use e2e::Stack;
 use libtest_mimic::{Arguments, Trial};
+use local_stack::StackOptions;
 use std::sync::Arc;
 
 fn main() {
@@ -18,7 +19,7 @@ fn main() {
             emulator_port: None,
             moto_port: None,
             reload: false,
-            log_dir: e2e::stack::workspace_root().join(".stack/e2e"),
+            log_dir: local_stack::workspace_root().join(".stack/e2e"),
         };
         let _ = std::fs::remove_dir_all(&options.log_dir);
         match runtime.block_on(Stack::start(options)) {

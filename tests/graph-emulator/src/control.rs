@@ -1,5 +1,4 @@
-//! The control API tests use: issue codes, add businesses, inject faults, invalidate tokens,
-//! read the request log and everything secret the emulator handed out.
+//! The `/_emulator` control API: codes, tokens, businesses, faults, settings, logs (see README.md).
 
 use axum::Json;
 use axum::extract::State;
@@ -10,7 +9,11 @@ use serde_json::json;
 use std::time::Duration;
 
 use crate::Shared;
-use crate::world::{Asset, Business, Fault, Token, TokenKind, now_epoch, random_id};
+use crate::faults::Fault;
+use crate::usage::AppUsagePatch;
+use crate::world::{
+    App, Asset, Business, LoginConfig, SESSION_INVALIDATED, Token, TokenKind, now_epoch, random_id,
+};
 
 #[derive(Deserialize)]
 pub struct CodeRequest {
@@ -80,11 +83,15 @@ pub async fn add_business(State(shared): State<Shared>, Json(req): Json<NewBusin
 }
 
 pub async fn add_fault(State(shared): State<Shared>, Json(fault): Json<Fault>) -> Response {
-    if fault.count == 0 {
-        return (StatusCode::BAD_REQUEST, "count must be at least 1").into_response();
+    match shared.lock().await.faults.add(fault) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(why) => (StatusCode::BAD_REQUEST, why).into_response(),
     }
-    shared.lock().await.faults.push(fault);
-    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The faults not used up yet, with the uses they have left.
+pub async fn list_faults(State(shared): State<Shared>) -> Response {
+    Json(json!({ "faults": shared.lock().await.faults.pending() })).into_response()
 }
 
 pub async fn clear_faults(State(shared): State<Shared>) -> Response {
@@ -124,13 +131,25 @@ pub async fn issued(State(shared): State<Shared>) -> Response {
     Json(json!({ "tokens": tokens, "codes": codes })).into_response()
 }
 
+/// Settings to change; those left out keep their value.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
-    code_lifetime_ms: u64,
+    #[serde(default)]
+    code_lifetime_ms: Option<u64>,
+    /// What `X-App-Usage` reports on every Graph answer from now on.
+    #[serde(default)]
+    app_usage: Option<AppUsagePatch>,
 }
 
 pub async fn settings(State(shared): State<Shared>, Json(req): Json<Settings>) -> Response {
-    shared.lock().await.code_lifetime = Duration::from_millis(req.code_lifetime_ms);
+    let mut world = shared.lock().await;
+    if let Some(ms) = req.code_lifetime_ms {
+        world.code_lifetime = Duration::from_millis(ms);
+    }
+    if let Some(patch) = &req.app_usage {
+        world.app_usage.apply(patch);
+    }
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -182,9 +201,76 @@ pub async fn partner_token(
         issued_seq: seq,
         expires_at: 0,
         valid: true,
+        invalid_subcode: SESSION_INVALIDATED,
         bisu: false,
+        parent: None,
+        page_id: None,
     });
     Json(json!({ "access_token": token })).into_response()
+}
+
+/// The seed's second app: the usual "another app" of tests.
+const OTHER_APP_ID: &str = "1000000000000002";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    #[serde(default)]
+    app_id: Option<String>,
+    #[serde(default)]
+    business_id: Option<String>,
+}
+
+/// An app the emulator did not know, created for a test: obviously fake, one BISU configuration.
+fn other_app(id: &str) -> App {
+    App {
+        id: id.to_owned(),
+        secret: format!("other-app-{id}-secret-not-a-real-secret"),
+        name: format!("Other Demo App {id}"),
+        require_appsecret_proof: false,
+        configs: vec![LoginConfig {
+            id: random_id(),
+            kind: "bisu".into(),
+            scopes: vec!["business_management".into(), "ads_read".into()],
+            targeted_scopes: vec![],
+            token_expires_in: None,
+        }],
+    }
+}
+
+/// A BISU token of any app (default the seed's second one, an app that is not the partner's;
+/// an unknown id creates that app) for a business (default the seed's first), as if its login
+/// had happened: e.g. to show `debug_token` refusing another app's token.
+pub async fn issue_token(State(shared): State<Shared>, Json(req): Json<TokenRequest>) -> Response {
+    let mut world = shared.lock().await;
+    let app_id = req.app_id.unwrap_or_else(|| OTHER_APP_ID.into());
+    if app_id.is_empty() || !app_id.bytes().all(|b| b.is_ascii_digit()) {
+        return (StatusCode::BAD_REQUEST, "app_id must be a numeric id").into_response();
+    }
+    if world.app(&app_id).is_none() {
+        world.apps.push(other_app(&app_id));
+    }
+    let app = world.app(&app_id).cloned().expect("just ensured");
+    let Some(config) = app.configs.first() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "the app has no login configuration",
+        )
+            .into_response();
+    };
+    let business_id = req
+        .business_id
+        .or_else(|| world.businesses.first().map(|b| b.id.clone()))
+        .unwrap_or_default();
+    let Some(business) = world.business(&business_id).cloned() else {
+        return (StatusCode::BAD_REQUEST, "unknown business").into_response();
+    };
+    let (token, _) = world.mint_token(&app.id, &config.id, &business.id);
+    Json(
+        json!({"access_token": token, "app_id": app.id, "app_secret": app.secret,
+        "business_id": business.id, "system_user_id": business.system_user_id}),
+    )
+    .into_response()
 }
 
 /// Removes a pixel from a business's owned or shared list.

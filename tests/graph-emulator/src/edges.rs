@@ -170,7 +170,7 @@ fn list(raw: Option<&String>) -> Vec<String> {
 pub fn system_user_access_tokens(
     world: &mut World,
     call: &Call,
-    _token: &str,
+    token: &str,
     info: &Token,
 ) -> Response {
     let business_id = call
@@ -279,6 +279,8 @@ pub fn system_user_access_tokens(
             0
         },
         bisu: false,
+        // Derived from the calling token: it dies with it (an uninstall kills both).
+        parent: Some(token.to_owned()),
         ..info.clone()
     };
     let value = world.add_token(minted);

@@ -39,6 +39,25 @@ pub fn unparsable_token() -> Response {
     )
 }
 
+/// Graph's 190 for a token that was valid once: invalidated, or its app removed.
+fn invalid_token(info: &Token) -> Response {
+    let message = if info.invalid_subcode == crate::world::APP_NOT_INSTALLED {
+        format!(
+            "Error validating access token: The user has not authorized application {}.",
+            info.app_id
+        )
+    } else {
+        "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.".to_owned()
+    };
+    graph_error(
+        400,
+        190,
+        Some(info.invalid_subcode),
+        &message,
+        "OAuthException",
+    )
+}
+
 fn oauth_error(code: i64, subcode: Option<i64>, message: &str) -> Response {
     graph_error(400, code, subcode, message, "OAuthException")
 }
@@ -52,10 +71,10 @@ pub fn json_response(status: u16, body: Value) -> Response {
 }
 
 /// Who is calling, from the `Authorization` header or an `access_token` parameter.
-enum Caller {
+pub enum Caller {
     Nobody,
     App(String),
-    Token(String, Token),
+    Token(String, Box<Token>),
     Unknown,
 }
 
@@ -68,8 +87,22 @@ pub struct Call {
     pub params: HashMap<String, String>,
 }
 
+/// Every Graph call: answered, then stamped with `X-App-Usage` as Graph does.
 pub async fn dispatch(
     State(shared): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut response = answer(&shared, method, uri, headers, body).await;
+    let usage = shared.lock().await.app_usage;
+    crate::usage::stamp(&mut response, usage);
+    response
+}
+
+async fn answer(
+    shared: &Shared,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -99,7 +132,7 @@ pub async fn dispatch(
         effective = "GET".into();
     }
 
-    let fault = shared.lock().await.take_fault(&effective, &path);
+    let fault = shared.lock().await.faults.take(&effective, &path);
     if let Some(delay) = fault.as_ref().and_then(|f| f.delay_ms) {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
@@ -132,8 +165,8 @@ pub async fn dispatch(
         host,
         params,
     };
-    let response = match fault.filter(|f| f.status.is_some() || f.error.is_some()) {
-        Some(fault) => fault_response(&fault),
+    let response = match fault.and_then(|f| crate::faults::response(&f, &call.path)) {
+        Some(injected) => injected,
         None => route(&mut world, &call, &caller),
     };
     let seq = world.log.len() as u64 + 1;
@@ -160,38 +193,6 @@ fn is_version(v: &str) -> bool {
         })
 }
 
-fn fault_response(fault: &crate::world::Fault) -> Response {
-    let status = fault.status.unwrap_or(400);
-    let mut response = match &fault.error {
-        Some(e) => {
-            let mut r = graph_error(
-                status,
-                e.code,
-                e.subcode,
-                e.message.as_deref().unwrap_or("Injected error"),
-                "OAuthException",
-            );
-            if let Some(transient) = e.is_transient {
-                let body = json!({"error": {"message": e.message.clone().unwrap_or_default(), "type": "OAuthException",
-                    "code": e.code, "error_subcode": e.subcode, "is_transient": transient, "fbtrace_id": "Ainjected"}});
-                r = json_response(status, body);
-            }
-            r
-        }
-        None => (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            "injected failure",
-        )
-            .into_response(),
-    };
-    for (name, value) in &fault.headers {
-        if let (Ok(n), Ok(v)) = (name.parse::<axum::http::HeaderName>(), value.parse()) {
-            response.headers_mut().insert(n, v);
-        }
-    }
-    response
-}
-
 fn identify(world: &World, headers: &HeaderMap, params: &HashMap<String, String>) -> Caller {
     let from_header = headers
         .get("authorization")
@@ -211,7 +212,7 @@ fn identify(world: &World, headers: &HeaderMap, params: &HashMap<String, String>
         };
     }
     match world.tokens.get(&token) {
-        Some(info) => Caller::Token(token.clone(), info.clone()),
+        Some(info) => Caller::Token(token.clone(), Box::new(info.clone())),
         None => Caller::Unknown,
     }
 }
@@ -228,8 +229,9 @@ fn proof_matches(world: &World, info: &Token, token: &str, proof: &str) -> bool 
 fn route(world: &mut World, call: &Call, caller: &Caller) -> Response {
     match (call.method.as_str(), call.path.as_str()) {
         ("GET" | "POST", "/oauth/access_token") => exchange(world, &call.params),
-        ("GET", "/debug_token") => debug_token(world, call, caller),
+        ("GET", "/debug_token") => crate::debug_token::debug_token(world, call, caller),
         ("GET", "/me") => with_user_token(world, call, caller, me),
+        ("GET", "/me/accounts") => with_user_token(world, call, caller, crate::pages::accounts),
         ("GET", p) if p.ends_with("/owned_pixels") || p.ends_with("/client_pixels") => {
             with_user_token(world, call, caller, crate::edges::pixels)
         }
@@ -238,6 +240,9 @@ fn route(world: &mut World, call: &Call, caller: &Caller) -> Response {
         }
         ("POST", p) if p.ends_with("/system_user_access_tokens") => {
             with_user_token(world, call, caller, crate::edges::system_user_access_tokens)
+        }
+        ("GET", p) if p.len() > 1 && !p[1..].contains('/') => {
+            with_user_token(world, call, caller, crate::pages::node)
         }
         _ => graph_error(
             400,
@@ -268,13 +273,7 @@ fn with_user_token(
         _ => return unparsable_token(),
     };
     if !info.valid {
-        return graph_error(
-            400,
-            190,
-            Some(460),
-            "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.",
-            "OAuthException",
-        );
+        return invalid_token(&info);
     }
     if info.expires_at != 0 && info.expires_at <= crate::world::now_epoch() {
         return graph_error(
@@ -364,11 +363,14 @@ fn exchange(world: &mut World, params: &HashMap<String, String>) -> Response {
     json_response(200, body)
 }
 
-fn me(_world: &mut World, call: &Call, _token: &str, info: &Token) -> Response {
+fn me(world: &mut World, call: &Call, _token: &str, info: &Token) -> Response {
     let fields: Vec<&str> = call
         .params
         .get("fields")
         .map_or(vec![], |f| f.split(',').collect());
+    if info.kind == TokenKind::Page {
+        return crate::pages::me(world, &fields, info);
+    }
     let mut body = json!({"id": info.system_user_id});
     for field in fields {
         match field {
@@ -400,49 +402,4 @@ fn me(_world: &mut World, call: &Call, _token: &str, info: &Token) -> Response {
         }
     }
     json_response(200, body)
-}
-
-fn debug_token(world: &mut World, call: &Call, caller: &Caller) -> Response {
-    let Caller::App(app_id) = caller else {
-        return oauth_error(
-            190,
-            None,
-            "Invalid OAuth access token - debug_token needs the app access token",
-        );
-    };
-    let Some(input) = call.params.get("input_token") else {
-        return oauth_error(100, None, "The parameter input_token is required");
-    };
-    let Some(info) = world.tokens.get(input) else {
-        return json_response(
-            200,
-            json!({"data": {"error": {"code": 190, "message": "Invalid OAuth access token."}, "is_valid": false, "scopes": []}}),
-        );
-    };
-    let granular: Vec<Value> = info
-        .granular
-        .iter()
-        .map(|(scope, targets)| match targets {
-            Some(ids) => json!({"scope": scope, "target_ids": ids}),
-            None => json!({"scope": scope}),
-        })
-        .collect();
-    let expired = info.expires_at != 0 && info.expires_at <= crate::world::now_epoch();
-    let mut data = json!({
-        "app_id": info.app_id,
-        "type": if info.kind == TokenKind::User { "USER" } else { "SYSTEM_USER" },
-        "application": "Demo Partner Platform",
-        "data_access_expires_at": 0,
-        "expires_at": info.expires_at,
-        "is_valid": info.valid && !expired && info.app_id == *app_id,
-        "issued_at": info.issued_at,
-        "scopes": info.scopes,
-        "granular_scopes": granular,
-        "user_id": info.system_user_id,
-    });
-    if !info.valid {
-        data["error"] =
-            json!({"code": 190, "subcode": 460, "message": "The session has been invalidated."});
-    }
-    json_response(200, json!({ "data": data }))
 }

@@ -13,35 +13,63 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::Shared;
+use crate::webhooks::{self, Change, Layout, MAX_CHANGES};
 use crate::world::now_epoch;
 
-fn hmac_hex(secret: &str, data: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(data);
-    hex::encode(mac.finalize().into_bytes())
-}
-
-/// The app's id and secret: the first (usually only) app of the seed.
-async fn app(shared: &Shared) -> (String, String) {
+/// An app's id, secret and login configuration: the named one, else the first of the seed (the
+/// partner's).
+async fn app(shared: &Shared, app_id: Option<&str>) -> Result<(String, String, String), Response> {
     let world = shared.lock().await;
-    let app = world.apps.first().expect("the seed has an app");
-    (app.id.clone(), app.secret.clone())
+    let app = match app_id {
+        Some(id) => world.app(id),
+        None => world.apps.first(),
+    };
+    let Some(app) = app else {
+        return Err(bad_request("unknown app_id"));
+    };
+    let config = app.configs.first().map_or(String::new(), |c| c.id.clone());
+    Ok((app.id.clone(), app.secret.clone(), config))
 }
 
-/// A webhook body for one change of the `application` object, and its signature header.
-async fn signed_webhook(shared: &Shared, field: &str, business_id: &str) -> (String, String) {
-    let (app_id, secret) = app(shared).await;
-    let body = json!({"object": "application", "entry": [{"id": app_id, "time": now_epoch(),
-        "changes": [{"field": field, "value": {"business_manager_id": business_id, "tp_config_id": "2000000000000001"}}]}]})
-    .to_string();
-    let signature = format!("sha256={}", hmac_hex(&secret, body.as_bytes()));
-    (body, signature)
+fn bad_request(message: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
+}
+
+/// A signed delivery of `changes` from an app: the body as sent, and its signature header.
+async fn signed_webhook(
+    shared: &Shared,
+    app_id: Option<&str>,
+    changes: &[Change],
+    layout: &Layout,
+) -> Result<(String, String), Response> {
+    let (app_id, secret, config) = app(shared, app_id).await?;
+    let body = webhooks::body(&app_id, &config, changes, layout).to_string();
+    let signature = webhooks::signature(&secret, body.as_bytes());
+    Ok((body, signature))
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WebhookSpec {
-    field: String,
-    business_id: String,
+    /// One change (with `business_id`); more go in `changes`, after it.
+    #[serde(default)]
+    field: Option<String>,
+    #[serde(default)]
+    business_id: Option<String>,
+    #[serde(default)]
+    changes: Vec<Change>,
+    /// Entry time (epoch seconds) of changes that give none; default now.
+    #[serde(default)]
+    time: Option<u64>,
+    /// At most this many changes per entry; default all in one.
+    #[serde(default)]
+    changes_per_entry: Option<usize>,
+    /// Off: entries carry `changed_fields` only, as with "Include values" off.
+    #[serde(default = "yes")]
+    include_values: bool,
+    /// The sending app; default the seed's first (the partner's).
+    #[serde(default)]
+    app_id: Option<String>,
     /// Where to deliver it; without it the body and signature are returned.
     #[serde(default)]
     url: Option<String>,
@@ -54,9 +82,39 @@ fn one() -> usize {
     1
 }
 
-/// Signs a webhook; with `url`, delivers `copies` of it concurrently and reports the answers.
+fn yes() -> bool {
+    true
+}
+
+/// Signs one delivery carrying every change asked for; with `url`, delivers `copies` of it
+/// concurrently and reports the answers.
 pub async fn webhook(State(shared): State<Shared>, Json(spec): Json<WebhookSpec>) -> Response {
-    let (body, signature) = signed_webhook(&shared, &spec.field, &spec.business_id).await;
+    let mut changes = match (spec.field, spec.business_id) {
+        (Some(field), Some(business_id)) => vec![Change {
+            field,
+            business_id,
+            time: None,
+        }],
+        (None, None) => vec![],
+        _ => return bad_request("field and business_id go together"),
+    };
+    changes.extend(spec.changes);
+    if changes.is_empty() || changes.len() > MAX_CHANGES {
+        return bad_request("a delivery carries 1 to 1000 changes");
+    }
+    if spec.changes_per_entry == Some(0) {
+        return bad_request("changes_per_entry must be at least 1");
+    }
+    let layout = Layout {
+        time: spec.time.unwrap_or_else(now_epoch),
+        per_entry: spec.changes_per_entry.unwrap_or(MAX_CHANGES),
+        include_values: spec.include_values,
+    };
+    let (body, signature) =
+        match signed_webhook(&shared, spec.app_id.as_deref(), &changes, &layout).await {
+            Ok(signed) => signed,
+            Err(refused) => return refused,
+        };
     let Some(url) = spec.url else {
         return Json(json!({"body": body, "signature": signature})).into_response();
     };
@@ -112,7 +170,10 @@ pub async fn signed_request(
     State(shared): State<Shared>,
     Json(spec): Json<SignedRequestSpec>,
 ) -> Response {
-    let (_, secret) = app(&shared).await;
+    let secret = match app(&shared, None).await {
+        Ok((_, secret, _)) => secret,
+        Err(refused) => return refused,
+    };
     let payload = json!({"algorithm": spec.algorithm.unwrap_or_else(|| "HMAC-SHA256".into()),
         "issued_at": spec.issued_at.unwrap_or_else(|| now_epoch() as i64), "user_id": spec.user_id});
     let encoded = URL_SAFE_NO_PAD.encode(payload.to_string());
@@ -145,36 +206,44 @@ pub async fn signed_request(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RemoveApp {
+    /// The app removed; default the seed's first (the partner's).
+    #[serde(default)]
+    app_id: Option<String>,
     #[serde(default)]
     webhook_url: Option<String>,
 }
 
-/// The client removes the app in Business Settings: its BISU stops working, and Meta sends
+/// The client removes the app in Business Settings: its BISU and every token derived from it
+/// (granular, page) stop working (190, subcode 458), and Meta sends
 /// `business_integration_uninstall` when a webhook URL is given.
 pub async fn remove_app(
     State(shared): State<Shared>,
     Path(business): Path<String>,
     Json(req): Json<RemoveApp>,
 ) -> Response {
-    let invalidated = {
-        let mut world = shared.lock().await;
-        let mut count = 0;
-        for token in world
-            .tokens
-            .values_mut()
-            .filter(|t| t.business_id == business && t.bisu)
-        {
-            token.valid = false;
-            count += 1;
-        }
-        count
+    let (app_id, _, _) = match app(&shared, req.app_id.as_deref()).await {
+        Ok(app) => app,
+        Err(refused) => return refused,
     };
+    let invalidated = shared.lock().await.uninstall(&app_id, &business);
     let statuses = match req.webhook_url {
         Some(url) => {
-            let (body, signature) =
-                signed_webhook(&shared, "business_integration_uninstall", &business).await;
-            deliver(&url, &body, &signature, 1).await
+            let change = Change {
+                field: "business_integration_uninstall".into(),
+                business_id: business.clone(),
+                time: None,
+            };
+            let layout = Layout {
+                time: now_epoch(),
+                per_entry: MAX_CHANGES,
+                include_values: true,
+            };
+            match signed_webhook(&shared, Some(&app_id), &[change], &layout).await {
+                Ok((body, signature)) => deliver(&url, &body, &signature, 1).await,
+                Err(refused) => return refused,
+            }
         }
         None => vec![],
     };

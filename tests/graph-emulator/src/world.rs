@@ -1,10 +1,13 @@
-//! The emulator's state: apps, businesses, codes, tokens, faults and the request log.
+//! The emulator's state: apps, businesses, codes, tokens and their lineage, faults, the request log.
 
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::faults::Faults;
+use crate::usage::AppUsage;
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Seed {
@@ -16,7 +19,6 @@ pub struct Seed {
 pub struct App {
     pub id: String,
     pub secret: String,
-    #[allow(dead_code)]
     pub name: String,
     #[serde(default)]
     pub require_appsecret_proof: bool,
@@ -85,9 +87,21 @@ pub struct Token {
     pub issued_seq: u64,
     pub expires_at: u64,
     pub valid: bool,
+    /// Why an invalid token died: the `error_subcode` of its 190 (460 session invalidated,
+    /// 458 app removed).
+    pub invalid_subcode: i64,
     /// Issued by a Login for Business login (not minted from another token).
     pub bisu: bool,
+    /// The token this one was derived from (a granular or page token): it dies with it.
+    pub parent: Option<String>,
+    /// The page a page token stands for.
+    pub page_id: Option<String>,
 }
+
+/// A session invalidated (password change, security): 190 with this subcode.
+pub const SESSION_INVALIDATED: i64 = 460;
+/// The app was removed (uninstalled) for this user or business: 190 with this subcode.
+pub const APP_NOT_INSTALLED: i64 = 458;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -96,39 +110,8 @@ pub enum TokenKind {
     User,
     /// The partner's own admin system user (for `fetch_only` recovery).
     Partner,
-}
-
-/// An injected failure for the next `remaining` calls to `path`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct Fault {
-    pub path: String,
-    #[serde(default)]
-    pub method: Option<String>,
-    #[serde(default = "one")]
-    pub count: u32,
-    #[serde(default)]
-    pub status: Option<u16>,
-    #[serde(default)]
-    pub error: Option<FaultError>,
-    #[serde(default)]
-    pub delay_ms: Option<u64>,
-    #[serde(default)]
-    pub headers: HashMap<String, String>,
-}
-
-fn one() -> u32 {
-    1
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct FaultError {
-    pub code: i64,
-    #[serde(default)]
-    pub subcode: Option<i64>,
-    #[serde(default)]
-    pub message: Option<String>,
-    #[serde(default)]
-    pub is_transient: Option<bool>,
+    /// A page token, derived from a (system) user token with a role on the page.
+    Page,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -152,9 +135,11 @@ pub struct World {
     pub businesses: Vec<Business>,
     pub codes: HashMap<String, Code>,
     pub tokens: HashMap<String, Token>,
-    pub faults: Vec<Fault>,
+    pub faults: Faults,
     pub log: Vec<LogEntry>,
     pub code_lifetime: Duration,
+    /// What every Graph answer reports in `X-App-Usage`.
+    pub app_usage: AppUsage,
 }
 
 pub fn now_epoch() -> u64 {
@@ -187,9 +172,10 @@ impl World {
             businesses: seed.businesses,
             codes: HashMap::new(),
             tokens: HashMap::new(),
-            faults: Vec::new(),
+            faults: Faults::default(),
             log: Vec::new(),
             code_lifetime: Duration::from_secs(600),
+            app_usage: AppUsage::default(),
         }
     }
 
@@ -298,24 +284,105 @@ impl World {
             issued_seq: seq,
             expires_at: config.token_expires_in.map_or(0, |s| now + s),
             valid: true,
+            invalid_subcode: SESSION_INVALIDATED,
             bisu: config.kind == "bisu",
+            parent: None,
+            page_id: None,
         });
         (token, config.token_expires_in)
     }
 
-    /// Takes one use of the first fault matching this call.
-    pub fn take_fault(&mut self, method: &str, path: &str) -> Option<Fault> {
-        let index = self.faults.iter().position(|f| {
-            f.path == path
-                && f.method
-                    .as_deref()
-                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
-        })?;
-        let fault = self.faults[index].clone();
-        self.faults[index].count -= 1;
-        if self.faults[index].count == 0 {
-            self.faults.remove(index);
+    /// The client removes the app from its business (Connected apps): the app's BISU tokens for
+    /// that business die, and with them every token derived from them (granular, page).
+    /// Returns how many tokens died.
+    pub fn uninstall(&mut self, app_id: &str, business_id: &str) -> usize {
+        let roots: Vec<String> = self
+            .tokens
+            .iter()
+            .filter(|(_, t)| t.bisu && t.app_id == app_id && t.business_id == business_id)
+            .map(|(value, _)| value.clone())
+            .collect();
+        self.kill_with_descendants(roots, APP_NOT_INSTALLED)
+    }
+
+    /// Invalidates `roots` and every token derived from them, at any depth.
+    pub fn kill_with_descendants(&mut self, roots: Vec<String>, subcode: i64) -> usize {
+        let mut dead: HashSet<String> = roots.into_iter().collect();
+        loop {
+            let children: Vec<String> = self
+                .tokens
+                .iter()
+                .filter(|(value, t)| {
+                    !dead.contains(*value) && t.parent.as_ref().is_some_and(|p| dead.contains(p))
+                })
+                .map(|(value, _)| value.clone())
+                .collect();
+            if children.is_empty() {
+                break;
+            }
+            dead.extend(children);
         }
-        Some(fault)
+        for value in &dead {
+            if let Some(token) = self.tokens.get_mut(value) {
+                if token.valid {
+                    token.invalid_subcode = subcode;
+                }
+                token.valid = false;
+            }
+        }
+        dead.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world() -> World {
+        World::new(serde_json::from_str(crate::DEFAULT_SEED).unwrap())
+    }
+
+    fn derive(world: &mut World, parent: &str) -> String {
+        let token = Token {
+            bisu: false,
+            parent: Some(parent.to_owned()),
+            ..world.tokens[parent].clone()
+        };
+        world.add_token(token)
+    }
+
+    #[test]
+    fn an_uninstall_kills_only_that_apps_integration_and_its_descendants() {
+        let mut world = world();
+        let (bisu, _) =
+            world.mint_token("1000000000000001", "2000000000000001", "3000000000000001");
+        let child = derive(&mut world, &bisu);
+        let grandchild = derive(&mut world, &child);
+        let (elsewhere, _) =
+            world.mint_token("1000000000000001", "2000000000000001", "3000000000000002");
+        let (other_app, _) =
+            world.mint_token("1000000000000002", "2000000000000002", "3000000000000001");
+
+        assert_eq!(world.uninstall("1000000000000001", "3000000000000001"), 3);
+        for dead in [&bisu, &child, &grandchild] {
+            assert!(!world.tokens[dead].valid);
+            assert_eq!(world.tokens[dead].invalid_subcode, APP_NOT_INSTALLED);
+        }
+        assert!(world.tokens[&elsewhere].valid);
+        assert!(world.tokens[&other_app].valid);
+        assert_eq!(
+            world.current_bisu("1000000000000001", "3000000000000001"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_token_already_invalidated_keeps_its_reason() {
+        let mut world = world();
+        let (bisu, _) =
+            world.mint_token("1000000000000001", "2000000000000001", "3000000000000001");
+        world.kill_with_descendants(vec![bisu.clone()], SESSION_INVALIDATED);
+        world.uninstall("1000000000000001", "3000000000000001");
+        assert_eq!(world.tokens[&bisu].invalid_subcode, SESSION_INVALIDATED);
     }
 }

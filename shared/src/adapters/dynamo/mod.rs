@@ -1,0 +1,669 @@
+//! The state store over one DynamoDB table. Every store port of `ports.rs` is implemented
+//! here; SDK error text goes to the log, only a short context to the caller.
+
+mod items;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client as Dynamo;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, TransactWriteItem, Update,
+    WriteRequest,
+};
+use serde::Serialize;
+use std::collections::HashMap;
+
+use crate::clock::rfc3339;
+use crate::error::{Error, Result};
+use crate::model::{
+    Client, ClientBusinessId, ClientStatus, Dataset, Deletion, Event, MintedToken, PendingSecret,
+    Session, SessionState, SessionStatus, SystemUserId, WebhookChange,
+};
+use crate::ports::{
+    Also, ClientItems, ClientStore, Conflict, DatasetStore, DeletionStore, DueEntry, DueQueue,
+    EventStore, MintedTokenStore, PendingStore, SessionStore, WebhookStore,
+};
+use items::*;
+
+pub struct DynamoStore {
+    client: Dynamo,
+    table: String,
+}
+
+/// DynamoDB's limit on items in one batch write; transactions are kept as small.
+const BATCH: usize = 25;
+/// The name of the sparse index of deferred work.
+const DUE_INDEX: &str = "due";
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+fn status_value<T: Serialize>(status: T) -> AttributeValue {
+    serde_dynamo::to_attribute_value(status).expect("statuses are strings")
+}
+
+fn conditional_failed<E: ProvideErrorMetadata>(err: &E) -> bool {
+    matches!(
+        err.code(),
+        Some("ConditionalCheckFailedException" | "TransactionCanceledException")
+    )
+}
+
+impl DynamoStore {
+    pub fn new(client: Dynamo, table: String) -> Self {
+        Self { client, table }
+    }
+
+    async fn get(&self, pk: String, sk: &str, context: &str) -> Result<Option<Attrs>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Error::storage(context, e.into_service_error()))?;
+        Ok(out.item)
+    }
+
+    async fn put(&self, item: Attrs, condition: Option<&str>, context: &str) -> Result<bool> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if conditional_failed(&err) => Ok(false),
+            Err(err) => Err(Error::storage(context, err.into_service_error())),
+        }
+    }
+
+    /// Every item of a partition whose sort key starts with `prefix`, all pages.
+    async fn query_prefix(&self, pk: String, prefix: &str, context: &str) -> Result<Vec<Attrs>> {
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| Error::storage(context, e.into_service_error()))?;
+            all.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(all);
+            }
+        }
+    }
+
+    fn put_write(&self, item: Attrs) -> TransactWriteItem {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .expect("table and item are set");
+        TransactWriteItem::builder().put(put).build()
+    }
+
+    fn delete_write(&self, pk: String, sk: &str) -> TransactWriteItem {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .build()
+            .expect("table and key are set");
+        TransactWriteItem::builder().delete(delete).build()
+    }
+
+    /// The fence: the transaction happens only while the client is `active`.
+    fn client_is_active(&self, id: &ClientBusinessId) -> TransactWriteItem {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(client_pk(id), CLIENT_SK)))
+            .condition_expression("#status = :active")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", status_value(ClientStatus::Active))
+            .build()
+            .expect("table, key and condition are set");
+        TransactWriteItem::builder().condition_check(check).build()
+    }
+
+    fn complete_session(
+        &self,
+        state: &SessionState,
+        result: &crate::model::OnboardingResult,
+    ) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(session_pk(state), SESSION_SK)))
+            .update_expression("SET #status = :done, #result = :result REMOVE claimed_until")
+            .condition_expression("#status = :claimed")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#result", "result")
+            .expression_attribute_values(":done", status_value(SessionStatus::Completed))
+            .expression_attribute_values(":claimed", status_value(SessionStatus::Claimed))
+            .expression_attribute_values(
+                ":result",
+                serde_dynamo::to_attribute_value(result).expect("plain data"),
+            )
+            .build()
+            .expect("table, key and expression are set");
+        TransactWriteItem::builder().update(update).build()
+    }
+
+    /// Runs a transaction; `Conflict::Stale` when a condition failed.
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+        context: &str,
+    ) -> Result<Result<(), Conflict>> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Ok(())),
+            Err(err) if err.code() == Some("TransactionCanceledException") => {
+                tracing::info!(
+                    "{context}: a condition failed ({})",
+                    err.message().unwrap_or("")
+                );
+                Ok(Err(Conflict::Stale))
+            }
+            Err(err) => Err(Error::storage(context, err.into_service_error())),
+        }
+    }
+
+    /// Deletes items in batches, retrying what DynamoDB leaves unprocessed.
+    async fn delete_all(&self, keys: Vec<(String, String)>, context: &str) -> Result<()> {
+        for chunk in keys.chunks(BATCH) {
+            let requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|(pk, sk)| {
+                    let delete = DeleteRequest::builder()
+                        .set_key(Some(key(pk.clone(), sk)))
+                        .build()
+                        .expect("key is set");
+                    WriteRequest::builder().delete_request(delete).build()
+                })
+                .collect();
+            let mut pending = HashMap::from([(self.table.clone(), requests)]);
+            for _ in 0..5 {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(pending))
+                    .send()
+                    .await
+                    .map_err(|e| Error::storage(context, e.into_service_error()))?;
+                pending = out.unprocessed_items.unwrap_or_default();
+                if pending.values().all(Vec::is_empty) {
+                    break;
+                }
+            }
+            if !pending.values().all(Vec::is_empty) {
+                return Err(Error::StorageUnavailable(context.to_owned()));
+            }
+        }
+        Ok(())
+    }
+
+    fn also_writes(&self, client: &Client, also: &[Also<'_>]) -> Vec<TransactWriteItem> {
+        let id = &client.client_business_id;
+        let link = || {
+            Item::new(
+                String::new(),
+                "",
+                Link {
+                    client_business_id: id.clone(),
+                    linked_at: rfc3339(client.updated_at),
+                },
+            )
+        };
+        let mut writes = Vec::new();
+        for write in also {
+            match write {
+                Also::Event(event) => writes.push(self.put_write(event_item(event))),
+                Also::PartnerRef {
+                    partner_ref,
+                    previous,
+                } => {
+                    let mut item = link();
+                    (item.pk, item.sk) = (ref_pk(partner_ref), client_pk(id));
+                    writes.push(self.put_write(item.attrs()));
+                    if let Some(previous) = previous.filter(|p| p != partner_ref) {
+                        writes.push(self.delete_write(ref_pk(previous), &client_pk(id)));
+                    }
+                }
+                Also::UserIndex(user) => {
+                    let mut item = link();
+                    (item.pk, item.sk) = (user_pk(user), client_pk(id));
+                    writes.push(self.put_write(item.attrs()));
+                }
+                Also::CompleteSession { state, result } => {
+                    writes.push(self.complete_session(state, result));
+                }
+                Also::ClearPending(pending) => writes.push(
+                    self.delete_write(client_pk(&pending.owner), &pending_sk(&pending.secret_name)),
+                ),
+            }
+        }
+        writes
+    }
+}
+
+fn client_item(client: &Client) -> Attrs {
+    Item::new(client_pk(&client.client_business_id), CLIENT_SK, client)
+        .due(client.next_check_at)
+        .attrs()
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    async fn create_session(&self, state: &SessionState, session: &Session) -> Result<()> {
+        let item = Item::new(session_pk(state), SESSION_SK, session)
+            .ttl(session.expires_at)
+            .attrs();
+        self.put(
+            item,
+            Some("attribute_not_exists(pk)"),
+            "creating an onboarding session",
+        )
+        .await?
+        .then_some(())
+        .ok_or_else(|| Error::Internal("an onboarding session state repeated".into()))
+    }
+
+    async fn session(&self, state: &SessionState) -> Result<Option<Session>> {
+        self.get(
+            session_pk(state),
+            SESSION_SK,
+            "reading an onboarding session",
+        )
+        .await?
+        .map(|attrs| body_of(attrs, "session"))
+        .transpose()
+    }
+
+    async fn bind_browser(&self, state: &SessionState, browser: &str) -> Result<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(session_pk(state), SESSION_SK)))
+            .update_expression("SET browser = :b")
+            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(browser) OR browser = :b OR browser = :null)")
+            .expression_attribute_values(":b", s(browser))
+            .expression_attribute_values(":null", AttributeValue::Null(true))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if conditional_failed(&err) => Ok(false),
+            Err(err) => Err(Error::storage(
+                "binding an onboarding session",
+                err.into_service_error(),
+            )),
+        }
+    }
+
+    async fn claim_session(
+        &self,
+        state: &SessionState,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(session_pk(state), SESSION_SK)))
+            .update_expression("SET #status = :claimed, claimed_until = :lease")
+            .condition_expression(
+                "(#status = :pending AND expires_at_epoch > :now) OR (#status = :claimed AND claimed_until < :now)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":claimed", status_value(SessionStatus::Claimed))
+            .expression_attribute_values(":pending", status_value(SessionStatus::Pending))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":lease", n(lease_until))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if conditional_failed(&err) => Ok(false),
+            Err(err) => Err(Error::storage(
+                "claiming an onboarding session",
+                err.into_service_error(),
+            )),
+        }
+    }
+
+    async fn release_session(&self, state: &SessionState) -> Result<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(session_pk(state), SESSION_SK)))
+            .update_expression("SET #status = :pending REMOVE claimed_until")
+            .condition_expression("#status = :claimed")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":claimed", status_value(SessionStatus::Claimed))
+            .expression_attribute_values(":pending", status_value(SessionStatus::Pending))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if conditional_failed(&err) => Ok(()),
+            Err(err) => Err(Error::storage(
+                "releasing an onboarding session",
+                err.into_service_error(),
+            )),
+        }
+    }
+}
+
+#[async_trait]
+impl ClientStore for DynamoStore {
+    async fn client(&self, id: &ClientBusinessId) -> Result<Option<Client>> {
+        self.get(client_pk(id), CLIENT_SK, "reading a client")
+            .await?
+            .map(|attrs| body_of(attrs, "client"))
+            .transpose()
+    }
+
+    async fn save_client(
+        &self,
+        client: &Client,
+        expected_version: Option<u64>,
+        also: &[Also<'_>],
+    ) -> Result<Result<(), Conflict>> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(client_item(client)));
+        let put = match expected_version {
+            Some(version) => put
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", n(version)),
+            None => put.condition_expression("attribute_not_exists(pk)"),
+        };
+        let mut writes = vec![
+            TransactWriteItem::builder()
+                .put(put.build().expect("table and item are set"))
+                .build(),
+        ];
+        writes.extend(self.also_writes(client, also));
+        self.transact(writes, "writing a client").await
+    }
+
+    async fn clients_of_user(&self, user: &SystemUserId) -> Result<Vec<ClientBusinessId>> {
+        let links = self
+            .query_prefix(user_pk(user), "CLIENT#", "finding a user's clients")
+            .await?;
+        links
+            .into_iter()
+            .map(|attrs| body_of::<Link>(attrs, "user index").map(|l| l.client_business_id))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl DatasetStore for DynamoStore {
+    async fn datasets(&self, id: &ClientBusinessId) -> Result<Vec<Dataset>> {
+        self.query_prefix(client_pk(id), DATASET, "reading datasets")
+            .await?
+            .into_iter()
+            .map(|attrs| body_of(attrs, "dataset"))
+            .collect()
+    }
+
+    async fn write_datasets(
+        &self,
+        id: &ClientBusinessId,
+        datasets: &[Dataset],
+        removed: &[String],
+    ) -> Result<Result<(), Conflict>> {
+        let puts = datasets.iter().map(|d| {
+            self.put_write(Item::new(client_pk(id), &format!("{DATASET}{}", d.id), d).attrs())
+        });
+        let deletes = removed
+            .iter()
+            .map(|pixel| self.delete_write(client_pk(id), &format!("{DATASET}{pixel}")));
+        let writes: Vec<TransactWriteItem> = puts.chain(deletes).collect();
+        // Each transaction carries the fence, so no dataset is added to a leaving client.
+        for chunk in writes.chunks(BATCH - 1) {
+            let mut items = vec![self.client_is_active(id)];
+            items.extend_from_slice(chunk);
+            if let Err(conflict) = self.transact(items, "writing datasets").await? {
+                return Ok(Err(conflict));
+            }
+        }
+        Ok(Ok(()))
+    }
+}
+
+#[async_trait]
+impl MintedTokenStore for DynamoStore {
+    async fn minted_token(
+        &self,
+        id: &ClientBusinessId,
+        token_id: &str,
+    ) -> Result<Option<MintedToken>> {
+        self.get(
+            client_pk(id),
+            &format!("{TOKEN}{token_id}"),
+            "reading a minted token",
+        )
+        .await?
+        .map(|attrs| body_of(attrs, "minted token"))
+        .transpose()
+    }
+
+    async fn put_minted_token(
+        &self,
+        id: &ClientBusinessId,
+        token: &MintedToken,
+        event: &Event,
+        pending: &PendingSecret,
+    ) -> Result<Result<(), Conflict>> {
+        let item = Item::new(client_pk(id), &format!("{TOKEN}{}", token.token_id), token);
+        let writes = vec![
+            self.client_is_active(id),
+            self.put_write(item.attrs()),
+            self.put_write(event_item(event)),
+            self.delete_write(client_pk(&pending.owner), &pending_sk(&pending.secret_name)),
+        ];
+        self.transact(writes, "recording a minted token").await
+    }
+}
+
+#[async_trait]
+impl PendingStore for DynamoStore {
+    async fn put_pending(&self, pending: &PendingSecret) -> Result<()> {
+        let item = Item::new(
+            client_pk(&pending.owner),
+            &pending_sk(&pending.secret_name),
+            pending,
+        )
+        .due(Some(pending.due_at))
+        .attrs();
+        self.put(item, None, "marking a secret pending")
+            .await
+            .map(drop)
+    }
+
+    async fn pending(
+        &self,
+        owner: &ClientBusinessId,
+        secret_name: &str,
+    ) -> Result<Option<PendingSecret>> {
+        self.get(
+            client_pk(owner),
+            &pending_sk(secret_name),
+            "reading a pending secret",
+        )
+        .await?
+        .map(|attrs| body_of(attrs, "pending secret"))
+        .transpose()
+    }
+
+    async fn delete_pending(&self, pending: &PendingSecret) -> Result<()> {
+        self.delete_all(
+            vec![(client_pk(&pending.owner), pending_sk(&pending.secret_name))],
+            "clearing a pending secret",
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl ClientItems for DynamoStore {
+    async fn delete_client_items(&self, id: &ClientBusinessId) -> Result<usize> {
+        let mut keys = Vec::new();
+        for prefix in [DATASET, TOKEN, PAGE, PENDING] {
+            for attrs in self
+                .query_prefix(client_pk(id), prefix, "listing a client's items")
+                .await?
+            {
+                if let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) =
+                    (attrs.get("pk"), attrs.get("sk"))
+                {
+                    keys.push((pk.clone(), sk.clone()));
+                }
+            }
+        }
+        let count = keys.len();
+        self.delete_all(keys, "removing a client's items").await?;
+        Ok(count)
+    }
+}
+
+#[async_trait]
+impl EventStore for DynamoStore {
+    async fn put_event(&self, event: &Event) -> Result<()> {
+        self.put(event_item(event), None, "writing an event")
+            .await
+            .map(drop)
+    }
+}
+
+fn webhook_item(change: &WebhookChange) -> Attrs {
+    Item::new(webhook_pk(&change.hash), WEBHOOK_SK, change)
+        .due(change.next_attempt_at)
+        .ttl(change.expires_at)
+        .attrs()
+}
+
+#[async_trait]
+impl WebhookStore for DynamoStore {
+    async fn record_change(&self, change: &WebhookChange) -> Result<bool> {
+        self.put(
+            webhook_item(change),
+            Some("attribute_not_exists(pk)"),
+            "recording a webhook change",
+        )
+        .await
+    }
+
+    async fn change(&self, hash: &str) -> Result<Option<WebhookChange>> {
+        self.get(webhook_pk(hash), WEBHOOK_SK, "reading a webhook change")
+            .await?
+            .map(|attrs| body_of(attrs, "webhook change"))
+            .transpose()
+    }
+
+    async fn save_change(&self, change: &WebhookChange) -> Result<()> {
+        self.put(webhook_item(change), None, "updating a webhook change")
+            .await
+            .map(drop)
+    }
+}
+
+#[async_trait]
+impl DeletionStore for DynamoStore {
+    async fn put_deletion(&self, deletion: &Deletion) -> Result<()> {
+        let item = Item::new(
+            deletion_pk(&deletion.confirmation_code),
+            DELETION_SK,
+            deletion,
+        );
+        self.put(item.attrs(), None, "recording a deletion request")
+            .await
+            .map(drop)
+    }
+
+    async fn deletion(&self, code: &str) -> Result<Option<Deletion>> {
+        self.get(deletion_pk(code), DELETION_SK, "reading a deletion request")
+            .await?
+            .map(|attrs| body_of(attrs, "deletion"))
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl DueQueue for DynamoStore {
+    async fn due(&self, shard: u8, now: i64, limit: usize) -> Result<Vec<DueEntry>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(DUE_INDEX)
+            .key_condition_expression("due_pk = :shard AND due_at <= :now")
+            .expression_attribute_values(":shard", s(format!("DUE#{shard}")))
+            .expression_attribute_values(":now", n(now))
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(|e| Error::storage("reading the due index", e.into_service_error()))?;
+        Ok(out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|attrs| {
+                let text = |name: &str| attrs.get(name)?.as_s().ok().cloned();
+                let due_at = attrs.get("due_at")?.as_n().ok()?.parse().ok()?;
+                let key = due_key_of(&text("pk")?, &text("sk")?)?;
+                Some(DueEntry { key, due_at })
+            })
+            .collect())
+    }
+
+    async fn claim(&self, entry: &DueEntry, lease_until: i64) -> Result<bool> {
+        let (pk, sk) = due_item_key(&entry.key);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, &sk)))
+            .update_expression("SET due_at = :lease")
+            .condition_expression("due_at = :read")
+            .expression_attribute_values(":lease", n(lease_until))
+            .expression_attribute_values(":read", n(entry.due_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if conditional_failed(&err) => Ok(false),
+            Err(err) => Err(Error::storage(
+                "claiming deferred work",
+                err.into_service_error(),
+            )),
+        }
+    }
+}

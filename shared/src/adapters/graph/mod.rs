@@ -1,0 +1,461 @@
+//! The Graph API adapter: one per process, its HTTP client built at the first call, token in
+//! the header, `appsecret_proof` on every token call, no redirects, typed errors, jittered
+//! retries for transient failures only, a process-wide pause while Meta throttles, full paging.
+
+use async_trait::async_trait;
+use rand::Rng;
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+use url::Url;
+
+use crate::model::graph_error::regain_access_secs;
+use crate::model::{
+    AppId, ClientBusinessId, DebugToken, ExchangedToken, GraphError, GraphErrorClass, MeBusiness,
+    MintParams, Ownership, Pixel,
+};
+use crate::ports::Graph;
+use crate::signatures::appsecret_proof;
+
+/// One page of a Graph list: `{"data": [...], "paging": {"next"?}}`.
+#[derive(Deserialize)]
+struct Page<T> {
+    #[serde(default = "Vec::new")]
+    data: Vec<T>,
+    #[serde(default)]
+    paging: Option<Paging>,
+}
+
+#[derive(Deserialize)]
+struct Paging {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DebugTokenEnvelope {
+    data: DebugToken,
+}
+
+/// Datasets asked for per page. Meta does not document the maximum; 100 is accepted widely.
+const PIXEL_PAGE: &str = "100";
+const OWNED_FIELDS: &str =
+    "id,name,creation_time,last_fired_time,is_unavailable,owner_business{id,name},data_use_setting";
+const SHARED_FIELDS: &str = "id,name,creation_time,last_fired_time,is_unavailable,owner_business{id,name},data_use_setting,permitted_tasks";
+
+/// How transient failures are retried.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full jitter: a random wait up to the capped exponential delay of this attempt.
+    fn delay(&self, attempt: u32) -> Duration {
+        let cap = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(attempt))
+            .min(self.max_delay);
+        Duration::from_millis(rand::rng().random_range(0..=cap.as_millis() as u64))
+    }
+}
+
+/// Who a call is made as.
+#[derive(Clone, Copy)]
+pub enum Auth<'a> {
+    /// No token (the code exchange carries the client secret instead).
+    None,
+    /// A user or system user token: sent with `appsecret_proof`.
+    Token(&'a SecretString),
+    /// The app token `APP_ID|APP_SECRET` (debug_token); no proof applies.
+    App,
+}
+
+/// Where the parameters of a call go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Carry {
+    Query,
+    /// A form body, so credentials never sit in a URL.
+    Form,
+}
+
+pub struct GraphClient {
+    /// Built at the first call: a path that makes no Graph call never pays for it.
+    http: OnceLock<reqwest::Client>,
+    base: Url,
+    version: String,
+    app_id: AppId,
+    app_secret: SecretString,
+    retry: RetryPolicy,
+    /// Unix time until which Meta throttles this app: no call is made before it.
+    throttled_until: AtomicI64,
+}
+
+/// Pages followed at most, so a `next` that never ends cannot loop forever.
+const MAX_PAGES: usize = 10_000;
+
+impl GraphClient {
+    pub fn new(
+        base: Url,
+        version: String,
+        app_id: AppId,
+        app_secret: SecretString,
+        retry: RetryPolicy,
+    ) -> Self {
+        Self {
+            http: OnceLock::new(),
+            base,
+            version,
+            app_id,
+            app_secret,
+            retry,
+            throttled_until: AtomicI64::new(0),
+        }
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .timeout(Duration::from_secs(10))
+                // A redirect would resend the client secret or token elsewhere.
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!(
+                    "meta-login-token-service/",
+                    env!("CARGO_PKG_VERSION")
+                ))
+                .build()
+                .expect("a client with static settings builds")
+        })
+    }
+
+    /// A read with retries for transient failures.
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        auth: Auth<'_>,
+    ) -> Result<T, GraphError> {
+        self.send(Method::GET, self.endpoint(path), params, auth, Carry::Query)
+            .await
+    }
+
+    /// Reads every page of a list, following `paging.next` until it is absent;
+    /// an empty page can still have a `next`.
+    async fn get_all_pages<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        auth: Auth<'_>,
+    ) -> Result<Vec<T>, GraphError> {
+        let mut items = Vec::new();
+        let mut page: Page<T> = self.get(path, params, auth).await?;
+        for _ in 0..MAX_PAGES {
+            items.append(&mut page.data);
+            let Some(next) = page.paging.and_then(|p| p.next) else {
+                return Ok(items);
+            };
+            let url = self.follow(&next)?;
+            page = self.send(Method::GET, url, &[], auth, Carry::Query).await?;
+        }
+        Err(GraphError::network(format!(
+            "paging did not end after {MAX_PAGES} pages"
+        )))
+    }
+
+    /// The `next` URL, checked to point at our Graph host, with any token and proof Graph
+    /// put in it removed: ours go in the header and a fresh proof.
+    fn follow(&self, next: &str) -> Result<Url, GraphError> {
+        let url =
+            Url::parse(next).map_err(|_| GraphError::network("unparsable paging.next".into()))?;
+        if url.origin() != self.base.origin() {
+            return Err(GraphError::network(
+                "paging.next points at another host".into(),
+            ));
+        }
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != "access_token" && k != "appsecret_proof")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let mut clean = url.clone();
+        clean.set_query(None);
+        if !kept.is_empty() {
+            clean.query_pairs_mut().extend_pairs(&kept);
+        }
+        Ok(clean)
+    }
+
+    fn endpoint(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .expect("http URLs have paths")
+            .pop_if_empty()
+            .push(&self.version)
+            .extend(path.split('/'));
+        url
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        params: &[(&str, String)],
+        auth: Auth<'_>,
+        carry: Carry,
+    ) -> Result<T, GraphError> {
+        let mut attempt = 0;
+        loop {
+            match self
+                .send_once(method.clone(), url.clone(), params, auth, carry)
+                .await
+            {
+                Err(err)
+                    if err.class() == GraphErrorClass::Transient
+                        && attempt + 1 < self.retry.max_attempts =>
+                {
+                    tracing::info!(
+                        attempt,
+                        graph_code = err.code,
+                        http_status = err.http_status,
+                        path = url.path(),
+                        "transient Graph failure, retrying"
+                    );
+                    tokio::time::sleep(self.retry.delay(attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        params: &[(&str, String)],
+        auth: Auth<'_>,
+        carry: Carry,
+    ) -> Result<T, GraphError> {
+        let now = chrono::Utc::now().timestamp();
+        let until = self.throttled_until.load(Ordering::Relaxed);
+        if until > now {
+            return Err(GraphError {
+                code: Some(4),
+                retry_after_secs: Some((until - now) as u64),
+                ..GraphError::default()
+            });
+        }
+        let oauth_endpoint = url.path().ends_with("/oauth/access_token");
+        let mut params: Vec<(&str, String)> = params.to_vec();
+        let mut request = self.http().request(method, url);
+        let bearer = match auth {
+            Auth::None => None,
+            Auth::Token(token) => {
+                params.push(("appsecret_proof", appsecret_proof(&self.app_secret, token)));
+                Some(format!("Bearer {}", token.expose_secret()))
+            }
+            Auth::App => Some(format!(
+                "Bearer {}|{}",
+                self.app_id,
+                self.app_secret.expose_secret()
+            )),
+        };
+        if let Some(value) = bearer {
+            let mut value = HeaderValue::from_str(&value)
+                .map_err(|_| GraphError::network("token is not a valid header value".into()))?;
+            value.set_sensitive(true);
+            request = request.header(AUTHORIZATION, value);
+        }
+        request = match carry {
+            Carry::Query => request.query(&params),
+            Carry::Form => request.form(&params),
+        };
+        let response = request.send().await.map_err(network_error)?;
+        let status = response.status();
+        let retry_after = retry_after_secs(response.headers());
+        let body = response.bytes().await.map_err(network_error)?;
+        if !status.is_success() {
+            let mut err = GraphError::from_response(status.as_u16(), &body, retry_after);
+            err.oauth_endpoint = oauth_endpoint;
+            if err.class() == GraphErrorClass::Throttled {
+                // Stop calling until Meta says access returns (a minute when it does not say).
+                let wait = err.retry_after_secs.unwrap_or(60) as i64;
+                self.throttled_until
+                    .fetch_max(now + wait, Ordering::Relaxed);
+            }
+            return Err(err);
+        }
+        serde_json::from_slice(&body).map_err(|_| GraphError {
+            http_status: Some(status.as_u16()),
+            ..GraphError::default()
+        })
+    }
+}
+
+#[async_trait]
+impl Graph for GraphClient {
+    async fn exchange_code(
+        &self,
+        code: &SecretString,
+        redirect_uri: Option<&Url>,
+    ) -> Result<ExchangedToken, GraphError> {
+        let mut params = vec![
+            ("client_id", self.app_id.as_str().to_owned()),
+            ("client_secret", self.app_secret.expose_secret().to_owned()),
+            ("code", code.expose_secret().to_owned()),
+        ];
+        if let Some(uri) = redirect_uri {
+            params.push(("redirect_uri", uri.as_str().to_owned()));
+        }
+        // The OAuth token endpoint takes POST: the secret and code stay out of the URL.
+        // Codes are single-use: never retried.
+        let url = self.endpoint("oauth/access_token");
+        self.send_once(Method::POST, url, &params, Auth::None, Carry::Form)
+            .await
+    }
+
+    async fn me(&self, token: &SecretString) -> Result<MeBusiness, GraphError> {
+        self.get(
+            "me",
+            &[("fields", "client_business_id".into())],
+            Auth::Token(token),
+        )
+        .await
+    }
+
+    /// Sent as POST with Graph's `method=get` override so the inspected token travels in the
+    /// body, not in a URL.
+    async fn debug_token(&self, token: &SecretString) -> Result<DebugToken, GraphError> {
+        let params = [
+            ("input_token", token.expose_secret().to_owned()),
+            ("method", "get".to_owned()),
+        ];
+        let url = self.endpoint("debug_token");
+        let envelope: DebugTokenEnvelope = self
+            .send(Method::POST, url, &params, Auth::App, Carry::Form)
+            .await?;
+        Ok(envelope.data)
+    }
+
+    async fn pixels(
+        &self,
+        business: &ClientBusinessId,
+        ownership: Ownership,
+        token: &SecretString,
+    ) -> Result<Vec<Pixel>, GraphError> {
+        let (edge, fields) = match ownership {
+            Ownership::Owned => ("owned_pixels", OWNED_FIELDS),
+            Ownership::Shared => ("client_pixels", SHARED_FIELDS),
+        };
+        let params = [
+            ("fields", fields.to_owned()),
+            ("limit", PIXEL_PAGE.to_owned()),
+        ];
+        self.get_all_pages(&format!("{business}/{edge}"), &params, Auth::Token(token))
+            .await
+    }
+
+    async fn system_user_access_token(
+        &self,
+        business: &ClientBusinessId,
+        token: &SecretString,
+        mint: &MintParams,
+    ) -> Result<SecretString, GraphError> {
+        #[derive(Deserialize)]
+        struct Minted {
+            access_token: SecretString,
+        }
+        let mut params = vec![("system_user_id", mint.system_user_id.clone())];
+        if mint.fetch_only {
+            params.push(("fetch_only", "true".to_owned()));
+        }
+        if !mint.scopes.is_empty() {
+            params.push(("scope", mint.scopes.join(",")));
+        }
+        if !mint.assets.is_empty() {
+            params.push(("asset", mint.assets.join(",")));
+        }
+        if mint.expires_in_60_days {
+            params.push(("set_token_expires_in_60_days", "true".to_owned()));
+        }
+        let url = self.endpoint(&format!("{business}/system_user_access_tokens"));
+        let minted: Minted = self
+            .send_once(Method::POST, url, &params, Auth::Token(token), Carry::Form)
+            .await?;
+        Ok(minted.access_token)
+    }
+
+    async fn refresh_token(&self, token: &SecretString) -> Result<ExchangedToken, GraphError> {
+        let params = [
+            ("grant_type", "fb_exchange_token".to_owned()),
+            ("client_id", self.app_id.as_str().to_owned()),
+            ("client_secret", self.app_secret.expose_secret().to_owned()),
+            ("set_token_expires_in_60_days", "true".to_owned()),
+            ("fb_exchange_token", token.expose_secret().to_owned()),
+        ];
+        let url = self.endpoint("oauth/access_token");
+        self.send(Method::POST, url, &params, Auth::None, Carry::Form)
+            .await
+    }
+
+    async fn remove_managed_business(
+        &self,
+        partner_business_id: &str,
+        client: &ClientBusinessId,
+        token: &SecretString,
+    ) -> Result<(), GraphError> {
+        let url = self.endpoint(&format!("{partner_business_id}/managed_businesses"));
+        let params = [("existing_client_business_id", client.to_string())];
+        let _: serde_json::Value = self
+            .send(
+                Method::DELETE,
+                url,
+                &params,
+                Auth::Token(token),
+                Carry::Query,
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+fn network_error(err: reqwest::Error) -> GraphError {
+    // `without_url` keeps query strings (and anything in them) out of errors and logs.
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    GraphError::network(format!("{kind}: {}", err.without_url()))
+}
+
+fn retry_after_secs(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    headers
+        .get("x-business-use-case-usage")
+        .and_then(|v| v.to_str().ok())
+        .and_then(regain_access_secs)
+        .or_else(|| headers.get(RETRY_AFTER)?.to_str().ok()?.parse().ok())
+}
+
+#[cfg(test)]
+mod tests;

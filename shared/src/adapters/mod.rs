@@ -1,0 +1,6 @@
+//! The real ports: DynamoDB, Secrets Manager (behind a bounded cache) and Graph over HTTPS.
+
+pub mod dynamo;
+pub mod graph;
+pub mod secret_cache;
+pub mod secrets_manager;

@@ -1,0 +1,101 @@
+//! Steps that unit tests of several flows share: onboarding a client through the fakes.
+
+use secrecy::SecretString;
+
+use super::Fakes;
+use crate::model::{ClientBusinessId, PartnerRef, SessionState};
+use crate::onboarding::{self, CodeSource};
+use crate::ports::Ports;
+
+/// A browser's cookie value (43 base64url characters), fake.
+pub const BROWSER: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+/// A session bound to [`BROWSER`].
+pub async fn bound_session(ports: &Ports, partner_ref: &str) -> SessionState {
+    let new = onboarding::create_session(
+        ports,
+        PartnerRef::parse(partner_ref).expect("a ref"),
+        crate::model::Mode::Bisu,
+    )
+    .await
+    .expect("a session");
+    onboarding::bind_browser(ports, &new.state, Some(BROWSER))
+        .await
+        .expect("bound");
+    new.state
+}
+
+/// Onboards `business` with `scopes` (the system user is `business` + 1) and returns its id.
+pub async fn onboard(
+    fakes: &Fakes,
+    ports: &Ports,
+    business: &str,
+    scopes: &[&str],
+) -> ClientBusinessId {
+    onboard_granular(fakes, ports, business, scopes, &[]).await
+}
+
+pub async fn onboard_granular(
+    fakes: &Fakes,
+    ports: &Ports,
+    business: &str,
+    scopes: &[&str],
+    granular: &[(&str, &[&str])],
+) -> ClientBusinessId {
+    let state = bound_session(ports, "acct-1").await;
+    let code = fakes
+        .graph
+        .issue_code(business, &system_user_of(business), scopes, granular);
+    onboarding::complete(
+        ports,
+        &state,
+        Some(BROWSER),
+        SecretString::from(code),
+        CodeSource::JsSdk,
+    )
+    .await
+    .expect("onboarded");
+    ClientBusinessId::parse(business).expect("digits")
+}
+
+pub fn system_user_of(business: &str) -> String {
+    format!("{business}9")
+}
+
+/// The partner's system user token, put where the flows read it.
+pub async fn put_partner_token(fakes: &Fakes, ports: &Ports) -> String {
+    use crate::model::{SystemUserId, TokenSecret};
+    let token = fakes.graph.partner_token();
+    let secret = TokenSecret {
+        access_token: SecretString::from(token.clone()),
+        system_user_id: SystemUserId::parse("9000000000000001").expect("digits"),
+        client_business_id: None,
+        scopes: vec!["business_management".into()],
+        expires_at: None,
+        obtained_at: 0,
+        assets: None,
+    };
+    ports
+        .vault
+        .put_token(&ports.settings.names.partner_system_user(), &secret)
+        .await
+        .expect("stored");
+    token
+}
+
+/// What a client leaves behind: its secrets and its dataset, token and pending items.
+pub fn leftovers(fakes: &Fakes, ports: &Ports, id: &ClientBusinessId) -> (Vec<String>, usize) {
+    let prefix = ports.settings.names.client_prefix(id);
+    let secrets: Vec<String> = fakes
+        .vault
+        .names()
+        .into_iter()
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    let items = fakes.store.read(|s| {
+        s.datasets.keys().filter(|(o, _)| o == id).count()
+            + s.minted.keys().filter(|(o, _)| o == id).count()
+            + s.pending.keys().filter(|(o, _)| o == id).count()
+    });
+    (secrets, items)
+}

@@ -1,0 +1,213 @@
+//! Offboarding, webhooks and signed_request callbacks over the fakes.
+
+use super::*;
+use crate::fakes::scenario::{leftovers, onboard, system_user_of};
+use crate::fakes::{Call, Fakes};
+use crate::model::{ChangeStatus, SystemUserId};
+use crate::ports::Clock;
+use serde_json::json;
+
+fn signed(ports: &Ports, body: &serde_json::Value) -> (Vec<u8>, String) {
+    use hmac::{Hmac, Mac};
+    use secrecy::ExposeSecret;
+    let raw = body.to_string().into_bytes();
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(ports.settings.app_secret.expose_secret().as_bytes())
+            .unwrap();
+    mac.update(&raw);
+    (
+        raw,
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes())),
+    )
+}
+
+fn delivery(ports: &Ports, time: i64, changes: &[(&str, &str)]) -> (Vec<u8>, String) {
+    let changes: Vec<_> = changes
+        .iter()
+        .map(
+            |(field, business)| json!({"field": field, "value": {"business_manager_id": business}}),
+        )
+        .collect();
+    let body = json!({"object": "application", "entry": [{"id": ports.settings.app_id.as_str(), "time": time, "changes": changes}]});
+    signed(ports, &body)
+}
+
+fn status(fakes: &Fakes, id: &ClientBusinessId) -> ClientStatus {
+    fakes.store.read(|s| s.clients[id].status)
+}
+
+#[tokio::test]
+async fn a_stale_uninstall_is_recorded_and_applied_to_nothing() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let before = ports.clock.now() - 3600;
+    let (body, signature) = delivery(&ports, before, &[("business_integration_uninstall", "100")]);
+    let outcome = handle_delivery(&ports, &body, Some(&signature))
+        .await
+        .unwrap();
+    assert_eq!(outcome.recorded, 1);
+    assert_eq!(
+        status(&fakes, &id),
+        ClientStatus::Active,
+        "the re-onboarded client stays"
+    );
+    let statuses: Vec<_> = fakes
+        .store
+        .read(|s| s.webhooks.values().map(|c| c.status).collect());
+    assert_eq!(statuses, [ChangeStatus::Stale]);
+}
+
+#[tokio::test]
+async fn a_change_in_two_deliveries_is_applied_once() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let now = ports.clock.now() + 5;
+    let (one, sig_one) = delivery(&ports, now, &[("business_integration_update", "100")]);
+    let (two, sig_two) = delivery(
+        &ports,
+        now,
+        &[
+            ("business_integration_update", "100"),
+            ("business_integration_update", "200"),
+        ],
+    );
+    let first = handle_delivery(&ports, &one, Some(&sig_one)).await.unwrap();
+    let second = handle_delivery(&ports, &two, Some(&sig_two)).await.unwrap();
+    assert_eq!((first.recorded, first.duplicates), (1, 0));
+    assert_eq!((second.recorded, second.duplicates), (1, 1));
+    assert_eq!(
+        fakes.graph.count(Call::DebugToken),
+        2,
+        "onboarding's and one update's"
+    );
+    assert_eq!(status(&fakes, &id), ClientStatus::Active);
+}
+
+#[tokio::test]
+async fn an_uninstall_offboards_and_a_batch_survives_an_unknown_business_and_a_failure() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let gone = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let updated = onboard(&fakes, &ports, "200", &["ads_management"]).await;
+    fakes.graph.set_pixels("200", &["1"], &[]);
+    let mut changes = vec![
+        ("business_integration_uninstall", "100"),
+        ("business_integration_update", "200"),
+    ];
+    let unknown: Vec<String> = (0..48).map(|i| format!("{}", 900 + i)).collect();
+    changes.extend(
+        unknown
+            .iter()
+            .map(|b| ("business_integration_update", b.as_str())),
+    );
+    // The update's datasets read fails: that change alone is left for the sweep.
+    fakes
+        .graph
+        .fail(Call::Pixels, crate::model::GraphError::meta(500, 2, None));
+    let (body, signature) = delivery(&ports, ports.clock.now() + 5, &changes);
+    let outcome = handle_delivery(&ports, &body, Some(&signature))
+        .await
+        .unwrap();
+    assert_eq!(outcome.recorded, 50);
+    assert_eq!((outcome.applied, outcome.deferred), (49, 1));
+    assert_eq!(status(&fakes, &gone), ClientStatus::Offboarded);
+    assert_eq!(leftovers(&fakes, &ports, &gone), (vec![], 0));
+    // The sweep applies what was left once it is due again.
+    fakes.clock.advance(3600);
+    let report = crate::sweep::sweep(&ports, 100).await.unwrap();
+    assert!(report.changes_applied >= 1, "{report:?}");
+    let received = fakes.store.read(|s| {
+        s.webhooks
+            .values()
+            .filter(|c| c.status == ChangeStatus::Received)
+            .count()
+    });
+    assert_eq!(received, 0);
+    assert_eq!(fakes.store.read(|s| s.datasets.len()), 1);
+    assert_eq!(status(&fakes, &updated), ClientStatus::Active);
+}
+
+#[tokio::test]
+async fn a_change_without_values_is_recorded_and_nothing_else() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let body = json!({"object": "application", "entry": [{"id": ports.settings.app_id.as_str(),
+        "time": ports.clock.now() + 5, "changed_fields": ["business_integration_uninstall"]}]});
+    let (raw, signature) = signed(&ports, &body);
+    let outcome = handle_delivery(&ports, &raw, Some(&signature))
+        .await
+        .unwrap();
+    assert_eq!((outcome.recorded, outcome.applied), (1, 1));
+    assert_eq!(status(&fakes, &id), ClientStatus::Active);
+}
+
+#[tokio::test]
+async fn a_forged_delivery_changes_nothing() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let (body, _) = delivery(
+        &ports,
+        ports.clock.now(),
+        &[("business_integration_uninstall", "100")],
+    );
+    let err = handle_delivery(&ports, &body, Some("sha256=00"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "InvalidRequest");
+    assert!(fakes.store.read(|s| s.webhooks.is_empty()));
+}
+
+#[tokio::test]
+async fn deauthorize_finds_the_users_clients_without_a_scan() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let other = onboard(&fakes, &ports, "200", &["ads_management"]).await;
+    let user = SystemUserId::parse(&system_user_of("100")).unwrap();
+    assert_eq!(
+        ports.store.clients_of_user(&user).await.unwrap(),
+        vec![id.clone()]
+    );
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::{Hmac, Mac};
+    use secrecy::ExposeSecret;
+    let payload = URL_SAFE_NO_PAD.encode(
+        json!({"algorithm": "HMAC-SHA256", "issued_at": ports.clock.now(), "user_id": user.as_str()})
+            .to_string(),
+    );
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(ports.settings.app_secret.expose_secret().as_bytes())
+            .unwrap();
+    mac.update(payload.as_bytes());
+    let signed_request = format!(
+        "{}.{payload}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    );
+    let offboarded = deauthorize(&ports, &signed_request).await.unwrap();
+    assert_eq!(offboarded, vec!["100".to_owned()]);
+    assert_eq!(status(&fakes, &id), ClientStatus::Offboarded);
+    assert_eq!(status(&fakes, &other), ClientStatus::Active);
+}
+
+#[tokio::test]
+async fn offboarding_twice_gives_the_same_state_and_one_event() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    offboard(&ports, &id, "partner_request").await.unwrap();
+    let again = offboard(&ports, &id, "partner_request").await.unwrap();
+    assert!(again.steps[0].starts_with("already offboarded"));
+    let events = fakes.store.read(|s| {
+        s.events
+            .iter()
+            .filter(|e| e.kind == EventType::Offboarded)
+            .count()
+    });
+    assert_eq!(events, 1);
+    assert_eq!(leftovers(&fakes, &ports, &id), (vec![], 0));
+}

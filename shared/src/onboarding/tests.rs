@@ -1,0 +1,175 @@
+//! Onboarding over the fakes: the browser binding, replays, re-onboarding, Meta's errors.
+
+use super::*;
+use crate::fakes::scenario::{BROWSER, bound_session, onboard, system_user_of};
+use crate::fakes::{Call, Fakes};
+use crate::model::{ClientBusinessId, EventType, GraphError};
+use secrecy::SecretString;
+
+const OTHER_BROWSER: &str = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+
+#[tokio::test]
+async fn a_leaked_state_cannot_complete_from_another_browser() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let state = bound_session(&ports, "acct-1").await;
+    let code = fakes
+        .graph
+        .issue_code("100", &system_user_of("100"), &["ads_management"], &[]);
+    for browser in [None, Some(OTHER_BROWSER)] {
+        let err = complete(
+            &ports,
+            &state,
+            browser,
+            SecretString::from(code.clone()),
+            CodeSource::JsSdk,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, crate::Error::SessionOtherBrowser), "{err}");
+    }
+    let err = bind_browser(&ports, &state, Some(OTHER_BROWSER))
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, crate::Error::SessionOtherBrowser));
+    assert_eq!(
+        fakes.graph.count(Call::ExchangeCode),
+        0,
+        "no exchange for a stranger"
+    );
+    let done = complete(
+        &ports,
+        &state,
+        Some(BROWSER),
+        SecretString::from(code),
+        CodeSource::JsSdk,
+    )
+    .await
+    .unwrap();
+    assert!(!done.replayed);
+}
+
+#[tokio::test]
+async fn a_replayed_callback_answers_the_same_without_a_second_exchange() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let state = bound_session(&ports, "acct-1").await;
+    let code = fakes
+        .graph
+        .issue_code("100", &system_user_of("100"), &["ads_management"], &[]);
+    let first = complete(
+        &ports,
+        &state,
+        Some(BROWSER),
+        SecretString::from(code.clone()),
+        CodeSource::JsSdk,
+    )
+    .await
+    .unwrap();
+    let again = complete(
+        &ports,
+        &state,
+        Some(BROWSER),
+        SecretString::from(code),
+        CodeSource::JsSdk,
+    )
+    .await
+    .unwrap();
+    assert!(again.replayed);
+    assert_eq!(first.result, again.result);
+    assert_eq!(fakes.graph.count(Call::ExchangeCode), 1);
+}
+
+#[tokio::test]
+async fn re_onboarding_under_another_ref_moves_the_ref_and_records_it() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let state = bound_session(&ports, "acct-2").await;
+    let code = fakes
+        .graph
+        .issue_code("100", &system_user_of("100"), &["ads_management"], &[]);
+    complete(
+        &ports,
+        &state,
+        Some(BROWSER),
+        SecretString::from(code),
+        CodeSource::JsSdk,
+    )
+    .await
+    .unwrap();
+    let (refs, onboarded) = fakes.store.read(|s| {
+        (
+            s.refs.iter().cloned().collect::<Vec<_>>(),
+            s.events
+                .iter()
+                .filter(|e| e.kind == EventType::ClientOnboarded)
+                .count(),
+        )
+    });
+    assert_eq!(
+        refs,
+        vec![("acct-2".to_owned(), id)],
+        "moved, not duplicated"
+    );
+    assert_eq!(onboarded, 2);
+}
+
+#[tokio::test]
+async fn meta_errors_at_onboarding_store_nothing_and_leave_the_session_usable() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let state = bound_session(&ports, "acct-1").await;
+    let code = fakes
+        .graph
+        .issue_code("100", &system_user_of("100"), &["ads_management"], &[]);
+    let mut bad_secret = GraphError::meta(400, 1, None);
+    bad_secret.oauth_endpoint = true;
+    fakes.graph.fail(Call::ExchangeCode, bad_secret);
+    let err = complete(
+        &ports,
+        &state,
+        Some(BROWSER),
+        SecretString::from(code.clone()),
+        CodeSource::JsSdk,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.error_type(), "PartnerCredentials");
+    fakes
+        .graph
+        .fail(Call::DebugToken, GraphError::meta(400, 190, None));
+    let err = complete(
+        &ports,
+        &state,
+        Some(BROWSER),
+        SecretString::from(code.clone()),
+        CodeSource::JsSdk,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.error_type(),
+        "PartnerCredentials",
+        "the app token, not the client"
+    );
+    assert!(fakes.vault.names().is_empty());
+    assert!(fakes.store.read(|s| s.clients.is_empty()));
+    let code = fakes
+        .graph
+        .issue_code("100", &system_user_of("100"), &["ads_management"], &[]);
+    complete(
+        &ports,
+        &state,
+        Some(BROWSER),
+        SecretString::from(code),
+        CodeSource::JsSdk,
+    )
+    .await
+    .unwrap();
+    assert!(fakes.store.read(|s| {
+        s.clients
+            .contains_key(&ClientBusinessId::parse("100").unwrap())
+    }));
+}

@@ -1,0 +1,298 @@
+//! The traits the flows need, named by what the logic asks. Each has a real adapter
+//! (`adapters/`) and an in-memory one (`fakes/`). Every method returns the service error:
+//! an adapter translates its own failures into `Error::StorageUnavailable` or the like.
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use std::sync::Arc;
+use url::Url;
+
+use crate::error::Result;
+use crate::model::{
+    Client, ClientBusinessId, Dataset, DebugToken, Deletion, Event, ExchangedToken, GraphError,
+    MeBusiness, MintParams, MintedToken, OnboardingResult, Ownership, PartnerRef, PendingSecret,
+    Pixel, Session, SessionState, SystemUserId, TokenSecret, WebhookChange,
+};
+
+/// Why a conditional write did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// The client item changed since it was read (version), or is not `active` (the fence).
+    Stale,
+}
+
+/// What is written together with a client item, all or nothing.
+pub enum Also<'a> {
+    Event(&'a Event),
+    /// Links the client to a partner ref, removing the link to `previous` if it differs.
+    PartnerRef {
+        partner_ref: &'a PartnerRef,
+        previous: Option<&'a PartnerRef>,
+    },
+    /// Lets deauthorize and data deletion find the client by the user who connected it.
+    UserIndex(&'a SystemUserId),
+    /// Marks a claimed session completed with its result.
+    CompleteSession {
+        state: &'a SessionState,
+        result: &'a OnboardingResult,
+    },
+    /// The pending marker of a secret that this write records.
+    ClearPending(&'a PendingSecret),
+}
+
+impl Also<'_> {
+    /// The same write again (the references are shared).
+    pub fn copy(&self) -> Self {
+        match self {
+            Self::Event(e) => Also::Event(e),
+            Self::PartnerRef {
+                partner_ref,
+                previous,
+            } => Also::PartnerRef {
+                partner_ref,
+                previous: *previous,
+            },
+            Self::UserIndex(u) => Also::UserIndex(u),
+            Self::CompleteSession { state, result } => Also::CompleteSession { state, result },
+            Self::ClearPending(p) => Also::ClearPending(p),
+        }
+    }
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session; its state is random, so it never exists already.
+    async fn create_session(&self, state: &SessionState, session: &Session) -> Result<()>;
+    async fn session(&self, state: &SessionState) -> Result<Option<Session>>;
+    /// Binds the session to a browser (a cookie hash) unless one is bound already;
+    /// `false` when another browser was bound first.
+    async fn bind_browser(&self, state: &SessionState, browser: &str) -> Result<bool>;
+    /// Moves a pending session (or a claimed one whose lease ended) to `claimed` until
+    /// `lease_until`; `false` when it could not be claimed.
+    async fn claim_session(&self, state: &SessionState, now: i64, lease_until: i64)
+    -> Result<bool>;
+    /// Returns a claimed session to `pending` after a failure that stored nothing.
+    async fn release_session(&self, state: &SessionState) -> Result<()>;
+}
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    async fn client(&self, id: &ClientBusinessId) -> Result<Option<Client>>;
+    /// Writes `client` if the stored one still has `expected_version` (`None`: there is none),
+    /// together with `also`, in one transaction.
+    async fn save_client(
+        &self,
+        client: &Client,
+        expected_version: Option<u64>,
+        also: &[Also<'_>],
+    ) -> Result<Result<(), Conflict>>;
+    /// The clients a user (the system user id Meta sends in `signed_request`) connected.
+    async fn clients_of_user(&self, user: &SystemUserId) -> Result<Vec<ClientBusinessId>>;
+}
+
+#[async_trait]
+pub trait DatasetStore: Send + Sync {
+    async fn datasets(&self, id: &ClientBusinessId) -> Result<Vec<Dataset>>;
+    /// Writes `datasets` and removes the datasets named in `removed`, only while the client is
+    /// `active` (the fence); `Conflict::Stale` when it is not.
+    async fn write_datasets(
+        &self,
+        id: &ClientBusinessId,
+        datasets: &[Dataset],
+        removed: &[String],
+    ) -> Result<Result<(), Conflict>>;
+}
+
+#[async_trait]
+pub trait MintedTokenStore: Send + Sync {
+    async fn minted_token(
+        &self,
+        id: &ClientBusinessId,
+        token_id: &str,
+    ) -> Result<Option<MintedToken>>;
+    /// Records a minted token with its event and clears its pending marker, only while the
+    /// client is `active` (the fence).
+    async fn put_minted_token(
+        &self,
+        id: &ClientBusinessId,
+        token: &MintedToken,
+        event: &Event,
+        pending: &PendingSecret,
+    ) -> Result<Result<(), Conflict>>;
+}
+
+#[async_trait]
+pub trait PendingStore: Send + Sync {
+    /// Written before the secret it names is created.
+    async fn put_pending(&self, pending: &PendingSecret) -> Result<()>;
+    async fn pending(
+        &self,
+        owner: &ClientBusinessId,
+        secret_name: &str,
+    ) -> Result<Option<PendingSecret>>;
+    async fn delete_pending(&self, pending: &PendingSecret) -> Result<()>;
+}
+
+/// Everything stored under a client besides its item, for offboarding.
+#[async_trait]
+pub trait ClientItems: Send + Sync {
+    /// Deletes the client's datasets, minted tokens and pages; returns how many.
+    async fn delete_client_items(&self, id: &ClientBusinessId) -> Result<usize>;
+}
+
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// An event that goes with no other write (a partner event, an install notice).
+    async fn put_event(&self, event: &Event) -> Result<()>;
+}
+
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Records a change; `false` when the same change was recorded before.
+    async fn record_change(&self, change: &WebhookChange) -> Result<bool>;
+    async fn change(&self, hash: &str) -> Result<Option<WebhookChange>>;
+    async fn save_change(&self, change: &WebhookChange) -> Result<()>;
+}
+
+#[async_trait]
+pub trait DeletionStore: Send + Sync {
+    async fn put_deletion(&self, deletion: &Deletion) -> Result<()>;
+    async fn deletion(&self, code: &str) -> Result<Option<Deletion>>;
+}
+
+/// Number of shards of the `due` index.
+pub const DUE_SHARDS: u8 = 8;
+
+/// What waits in the `due` index.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DueKey {
+    Client(ClientBusinessId),
+    Webhook(String),
+    Pending {
+        owner: ClientBusinessId,
+        secret_name: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueEntry {
+    pub key: DueKey,
+    pub due_at: i64,
+}
+
+/// The one queue of deferred work: items whose `due_at` has come, claimed with a lease.
+#[async_trait]
+pub trait DueQueue: Send + Sync {
+    /// Up to `limit` entries of `shard` due at or before `now`, oldest first.
+    async fn due(&self, shard: u8, now: i64, limit: usize) -> Result<Vec<DueEntry>>;
+    /// Moves the entry's `due_at` to `lease_until` if it is still what was read; `false` when
+    /// another worker claimed it or it changed.
+    async fn claim(&self, entry: &DueEntry, lease_until: i64) -> Result<bool>;
+}
+
+/// Every store the flows use, in one object.
+pub trait Store:
+    SessionStore
+    + ClientStore
+    + DatasetStore
+    + MintedTokenStore
+    + PendingStore
+    + ClientItems
+    + EventStore
+    + WebhookStore
+    + DeletionStore
+    + DueQueue
+{
+}
+
+impl<T> Store for T where
+    T: SessionStore
+        + ClientStore
+        + DatasetStore
+        + MintedTokenStore
+        + PendingStore
+        + ClientItems
+        + EventStore
+        + WebhookStore
+        + DeletionStore
+        + DueQueue
+{
+}
+
+/// Where a secret value was stored: the version lets readers cache by version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSecret {
+    pub name: String,
+    pub version: String,
+}
+
+/// Every token this service holds lives in the vault, nowhere else.
+#[async_trait]
+pub trait TokenVault: Send + Sync {
+    /// Creates the secret (tagged with the client and kind), or puts a new version.
+    async fn put_token(&self, name: &str, secret: &TokenSecret) -> Result<StoredSecret>;
+    /// One version of a token secret (the current one when `version` is `None`);
+    /// `None` when the secret or that version does not exist.
+    async fn token(&self, name: &str, version: Option<&str>) -> Result<Option<TokenSecret>>;
+    /// The current version id of a secret, `None` when it does not exist.
+    async fn current_version(&self, name: &str) -> Result<Option<String>>;
+    /// Names of the secrets that start with `prefix`.
+    async fn names_under(&self, prefix: &str) -> Result<Vec<String>>;
+    /// Deletes a secret at once, without a recovery window; a missing one is fine.
+    async fn force_delete(&self, name: &str) -> Result<()>;
+}
+
+/// Graph, one typed call per thing the logic asks. Calls made with a token carry
+/// `appsecret_proof`; errors come back typed, for the flow to judge by whose token it was.
+#[async_trait]
+pub trait Graph: Send + Sync {
+    /// Exchanges an authorization code; `redirect_uri` only for codes from the login dialog.
+    /// Never retried.
+    async fn exchange_code(
+        &self,
+        code: &SecretString,
+        redirect_uri: Option<&Url>,
+    ) -> Result<ExchangedToken, GraphError>;
+    /// `GET /me?fields=client_business_id` with a BISU token.
+    async fn me(&self, token: &SecretString) -> Result<MeBusiness, GraphError>;
+    /// Inspects a token with the app token.
+    async fn debug_token(&self, token: &SecretString) -> Result<DebugToken, GraphError>;
+    /// Every owned or shared pixel of a business, all pages.
+    async fn pixels(
+        &self,
+        business: &ClientBusinessId,
+        ownership: Ownership,
+        token: &SecretString,
+    ) -> Result<Vec<Pixel>, GraphError>;
+    /// `POST /{business}/system_user_access_tokens`. Never retried: every call may mint.
+    async fn system_user_access_token(
+        &self,
+        business: &ClientBusinessId,
+        token: &SecretString,
+        params: &MintParams,
+    ) -> Result<SecretString, GraphError>;
+    /// A fresh 60-day token for `token` (`fb_exchange_token`).
+    async fn refresh_token(&self, token: &SecretString) -> Result<ExchangedToken, GraphError>;
+    /// Ends an On-Behalf-Of relationship.
+    async fn remove_managed_business(
+        &self,
+        partner_business_id: &str,
+        client: &ClientBusinessId,
+        token: &SecretString,
+    ) -> Result<(), GraphError>;
+}
+
+/// Wall-clock time in Unix seconds.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> i64;
+}
+
+/// The ports a flow runs over, and the settings it reads. Built once per process.
+#[derive(Clone)]
+pub struct Ports {
+    pub store: Arc<dyn Store>,
+    pub vault: Arc<dyn TokenVault>,
+    pub graph: Arc<dyn Graph>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<crate::settings::Settings>,
+}

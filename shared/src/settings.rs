@@ -1,0 +1,85 @@
+//! What the flows read besides the ports: the app's credentials, secret names and limits.
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::app_secrets::AppSecrets;
+use crate::config::Config;
+use crate::model::{AppId, ClientBusinessId};
+
+/// Secret names under `SECRET_PREFIX` (DESIGN section 3).
+#[derive(Clone, Debug)]
+pub struct SecretNames {
+    prefix: String,
+}
+
+impl SecretNames {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.trim_end_matches('/').to_owned(),
+        }
+    }
+    pub fn client_prefix(&self, client: &ClientBusinessId) -> String {
+        format!("{}/clients/{client}/", self.prefix)
+    }
+    pub fn bisu(&self, client: &ClientBusinessId) -> String {
+        format!("{}bisu", self.client_prefix(client))
+    }
+    pub fn minted(&self, client: &ClientBusinessId, token_id: &str) -> String {
+        format!("{}tokens/{token_id}", self.client_prefix(client))
+    }
+    pub fn partner_system_user(&self) -> String {
+        format!("{}/partner/system-user", self.prefix)
+    }
+}
+
+pub struct Settings {
+    pub app_id: AppId,
+    pub app_secret: SecretString,
+    pub webhook_verify_token: SecretString,
+    pub names: SecretNames,
+    pub partner_business_id: Option<String>,
+    /// The redirect URI of the manual login dialog (oauth-callback only).
+    pub redirect_uri: Option<Url>,
+    pub session_ttl_secs: i64,
+    pub dataset_cache_max_age_secs: i64,
+    pub signed_request_max_age_secs: i64,
+    pub health_check_interval_secs: i64,
+    /// Where data-deletion status pages live (offboarding only).
+    pub deletion_status_base: Option<String>,
+}
+
+impl Settings {
+    pub fn new(config: &Config, app: AppSecrets) -> Self {
+        Self {
+            app_id: config.app_id.clone(),
+            app_secret: app.app_secret,
+            webhook_verify_token: app.webhook_verify_token,
+            names: SecretNames::new(&config.secret_prefix),
+            partner_business_id: config.partner_business_id.clone(),
+            redirect_uri: config.redirect_uri.clone(),
+            session_ttl_secs: 15 * 60,
+            dataset_cache_max_age_secs: config.dataset_cache_max_age.as_secs() as i64,
+            signed_request_max_age_secs: config.signed_request_max_age.as_secs() as i64,
+            health_check_interval_secs: config.health_check_interval.as_secs() as i64,
+            deletion_status_base: config.deletion_status_base().ok(),
+        }
+    }
+
+    /// Settings for unit tests: obviously fake values.
+    pub fn for_tests() -> Self {
+        Self {
+            app_id: AppId::parse("1000000000000001").expect("digits"),
+            app_secret: SecretString::from("test-app-secret-not-real"),
+            webhook_verify_token: SecretString::from("test-verify-token"),
+            names: SecretNames::new("meta-login/test"),
+            partner_business_id: Some("7000000000000001".into()),
+            redirect_uri: Some(Url::parse("https://example.test/oauth/callback").expect("url")),
+            session_ttl_secs: 15 * 60,
+            dataset_cache_max_age_secs: 3600,
+            signed_request_max_age_secs: 86400,
+            health_check_interval_secs: 86400,
+            deletion_status_base: Some("https://example.test/meta/data-deletion/".into()),
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! Token flows over the fakes: the fence at every await point, and each error's type.
+
+use super::*;
+use crate::fakes::scenario::{leftovers, onboard, onboard_granular, put_partner_token};
+use crate::fakes::{Call, Fakes};
+use crate::model::{ClientStatus, EventType, GraphError, Subject};
+use crate::offboarding::offboard;
+
+fn mint(scopes: &[&str], assets: &[&str]) -> MintRequest {
+    let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+    MintRequest::new(owned(scopes), owned(assets), false, false).unwrap()
+}
+
+/// Runs `flow` paused before each of its calls in turn, offboards the client there, and
+/// checks that nothing of the client is left once both have ended.
+async fn offboarding_at_every_await_point<F, Fut, T>(setup_calls: usize, flow: F)
+where
+    F: Fn(Fakes, crate::ports::Ports) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut at = 1;
+    loop {
+        let fakes = Fakes::new();
+        let ports = fakes.ports();
+        let id = onboard(
+            &fakes,
+            &ports,
+            "100",
+            &["ads_management", "business_management"],
+        )
+        .await;
+        put_partner_token(&fakes, &ports).await;
+        fakes.graph.set_pixels("100", &["1", "2"], &["3"]);
+        let _ = setup_calls;
+        let (result, paused) = fakes
+            .interleaver
+            .interleave(at, flow(fakes.clone(), ports.clone()), || async {
+                offboard(&ports, &id, "partner_request").await.unwrap();
+            })
+            .await;
+        if paused.is_none() {
+            // The flow ran to its end undisturbed; offboarding after it removes it all too.
+            offboard(&ports, &id, "partner_request").await.unwrap();
+        }
+        let (secrets, items) = leftovers(&fakes, &ports, &id);
+        assert!(
+            secrets.is_empty() && items == 0,
+            "offboarding before call {at} ({paused:?}) left {secrets:?} and {items} item(s)"
+        );
+        let client = fakes.store.read(|s| s.clients[&id].clone());
+        assert_eq!(client.status, ClientStatus::Offboarded);
+        let Some(_) = paused else {
+            assert!(result.is_ok(), "the flow ran to its end undisturbed");
+            break;
+        };
+        assert!(
+            result.is_err(),
+            "a flow interleaved with offboarding must not succeed"
+        );
+        at += 1;
+    }
+    assert!(at > 3, "the flow made several calls");
+}
+
+#[tokio::test]
+async fn offboarding_at_every_await_point_of_a_mint_leaves_nothing() {
+    offboarding_at_every_await_point(0, |_, ports| async move {
+        let id = ClientBusinessId::parse("100").unwrap();
+        granular(&ports, &id, mint(&["ads_management"], &[])).await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn offboarding_at_every_await_point_of_a_recovery_leaves_nothing() {
+    offboarding_at_every_await_point(0, |fakes, ports| async move {
+        let id = ClientBusinessId::parse("100").unwrap();
+        // The secret was lost: the next read recovers it with fetch_only.
+        crate::ports::TokenVault::force_delete(
+            fakes.vault.as_ref(),
+            &ports.settings.names.bisu(&id),
+        )
+        .await?;
+        client_token(&ports, &id, false).await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn offboarding_at_every_await_point_of_a_dataset_refresh_leaves_nothing() {
+    offboarding_at_every_await_point(0, |_, ports| async move {
+        let id = ClientBusinessId::parse("100").unwrap();
+        crate::datasets::lookup(&ports, &id, true, Recovery::Allowed).await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_lost_bisu_is_recovered_with_the_partner_token() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    put_partner_token(&fakes, &ports).await;
+    let before = client_token(&ports, &id, false).await.unwrap();
+    crate::ports::TokenVault::force_delete(fakes.vault.as_ref(), &ports.settings.names.bisu(&id))
+        .await
+        .unwrap();
+    let after = client_token(&ports, &id, false).await.unwrap();
+    use secrecy::ExposeSecret;
+    assert_eq!(
+        before.access_token.expose_secret(),
+        after.access_token.expose_secret()
+    );
+    assert_eq!(fakes.graph.count(Call::Mint), 1);
+    assert!(fakes.store.read(|s| s.pending.is_empty()));
+}
+
+#[tokio::test]
+async fn a_190_on_the_partner_token_marks_no_client() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let partner = put_partner_token(&fakes, &ports).await;
+    fakes.graph.invalidate(&partner);
+    crate::ports::TokenVault::force_delete(fakes.vault.as_ref(), &ports.settings.names.bisu(&id))
+        .await
+        .unwrap();
+    let err = client_token(&ports, &id, false).await.unwrap_err();
+    assert_eq!(err.error_type(), "PartnerCredentials");
+    let (status, partner_events) = fakes.store.read(|s| {
+        (
+            s.clients[&id].status,
+            s.events
+                .iter()
+                .filter(|e| {
+                    e.subject == Subject::Partner && e.kind == EventType::PartnerTokenInvalid
+                })
+                .count(),
+        )
+    });
+    assert_eq!(status, ClientStatus::Active, "the client is not blamed");
+    assert_eq!(partner_events, 1);
+}
+
+#[tokio::test]
+async fn each_error_type_comes_from_its_cause() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard_granular(
+        &fakes,
+        &ports,
+        "100",
+        &["ads_management", "business_management"],
+        &[("ads_management", &["10"])],
+    )
+    .await;
+    let other = ClientBusinessId::parse("555").unwrap();
+    let mint_err = |e: GraphError| {
+        fakes.graph.fail(Call::Mint, e);
+        let ports = ports.clone();
+        let id = id.clone();
+        async move {
+            granular(
+                &ports,
+                &id,
+                MintRequest::new(vec!["ads_management".into()], vec![], false, true).unwrap(),
+            )
+            .await
+            .unwrap_err()
+            .error_type()
+        }
+    };
+    let granted_elsewhere = granular(&ports, &id, mint(&["ads_management"], &["11"])).await;
+    assert_eq!(
+        granted_elsewhere.unwrap_err().error_type(),
+        "InvalidRequest"
+    );
+    assert_eq!(
+        client_token(&ports, &other, false)
+            .await
+            .unwrap_err()
+            .error_type(),
+        "ClientNotFound"
+    );
+    assert_eq!(
+        mint_err(GraphError::meta(403, 200, None)).await,
+        "PermissionDenied"
+    );
+    assert_eq!(
+        mint_err(GraphError::meta(400, 80004, None)).await,
+        "Throttled"
+    );
+    assert_eq!(
+        mint_err(GraphError::meta(400, 100, None)).await,
+        "UpstreamRejected"
+    );
+    assert_eq!(
+        mint_err(GraphError::meta(500, 1, None)).await,
+        "UpstreamUnavailable"
+    );
+    assert_eq!(
+        fakes.store.read(|s| s.clients[&id].status),
+        ClientStatus::Active,
+        "none of these marks the client"
+    );
+    fakes
+        .vault
+        .down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        client_token(&ports, &id, true)
+            .await
+            .unwrap_err()
+            .error_type(),
+        "UpstreamUnavailable"
+    );
+    fakes
+        .vault
+        .down
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        mint_err(GraphError::meta(400, 190, Some(460))).await,
+        "NeedsReconnect"
+    );
+    assert_eq!(
+        fakes.store.read(|s| s.clients[&id].status),
+        ClientStatus::NeedsReconnect
+    );
+    assert_eq!(
+        client_token(&ports, &id, false)
+            .await
+            .unwrap_err()
+            .error_type(),
+        "NeedsReconnect"
+    );
+    offboard(&ports, &id, "done").await.unwrap();
+    assert_eq!(
+        client_token(&ports, &id, false)
+            .await
+            .unwrap_err()
+            .error_type(),
+        "ClientOffboarded"
+    );
+    // A completed session without its result is a bug, not the caller's fault.
+    let state = crate::fakes::scenario::bound_session(&ports, "acct-2").await;
+    fakes.store.write(|s| {
+        s.sessions.get_mut(state.expose()).unwrap().status = crate::model::SessionStatus::Completed
+    });
+    let err = crate::onboarding::complete(
+        &ports,
+        &state,
+        Some(crate::fakes::scenario::BROWSER),
+        secrecy::SecretString::from("c"),
+        crate::onboarding::CodeSource::JsSdk,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.error_type(), "Internal");
+}
+
+#[tokio::test]
+async fn identical_mint_requests_reuse_the_stored_token() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let a = granular(&ports, &id, mint(&["ads_management"], &[]))
+        .await
+        .unwrap();
+    let b = granular(&ports, &id, mint(&["ads_management"], &[]))
+        .await
+        .unwrap();
+    use secrecy::ExposeSecret;
+    assert_eq!(
+        a.access_token.expose_secret(),
+        b.access_token.expose_secret()
+    );
+    assert_eq!(fakes.graph.count(Call::Mint), 1);
+    assert_eq!(
+        fakes.store.read(|s| s
+            .events
+            .iter()
+            .filter(|e| e.kind == EventType::TokenMinted)
+            .count()),
+        1
+    );
+}

@@ -1,0 +1,87 @@
+//! `make dev`: the whole stack on fixed loopback ports, a demo session, and where to click.
+
+use local_stack::{Stack, StackOptions};
+use tokio::signal::unix::{SignalKind, signal};
+
+fn port(name: &str, default: u16) -> Option<u16> {
+    Some(
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default),
+    )
+}
+
+/// Ctrl-C, or SIGTERM (`timeout`, `kill`): either one stops the stack and what it started.
+async fn stop_requested() {
+    let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let stop = stop_requested();
+    tokio::pin!(stop);
+    let options = StackOptions {
+        invoke_port: port("DEV_INVOKE_PORT", 9000),
+        emulator_port: port("DEV_EMULATOR_PORT", 9100),
+        moto_port: port("DEV_MOTO_PORT", 9200),
+        reload: true,
+        log_dir: local_stack::workspace_root().join(".stack/dev"),
+    };
+    println!(
+        "Starting moto_server, the Graph emulator and cargo lambda watch (logs in .stack/dev/) ..."
+    );
+    // The processes run in process groups of their own, so a signal that reaches only this one
+    // must still stop them: dropping the half-started stack does.
+    let started = tokio::select! {
+        started = Stack::start(options) => started,
+        () = &mut stop => {
+            println!("Stopped before the stack was ready.");
+            return;
+        }
+    };
+    let stack = match started {
+        Ok(stack) => stack,
+        Err(err) => {
+            eprintln!("The local stack did not start: {err}");
+            std::process::exit(1);
+        }
+    };
+    let session = match stack.new_session("demo-account").await {
+        Ok(session) => session,
+        Err(err) => {
+            eprintln!("The local stack started but did not open a demo session: {err}");
+            drop(stack);
+            std::process::exit(1);
+        }
+    };
+    let url = &stack.invoke_url;
+    println!();
+    println!("Ready. Open this page and click Connect (or follow the link to the consent page):");
+    println!();
+    println!("    {url}/onboarding?session={}", session.state);
+    println!();
+    println!(
+        "New session:      curl -s -X POST {url}/onboarding/sessions -H 'content-type: application/json' -d '{{\"partner_ref\":\"demo\"}}'"
+    );
+    let demo = "3000000000000001";
+    println!(
+        "Datasets:         curl -s {url}/clients/{demo}/datasets   (once Demo Coffee Roasters is connected)"
+    );
+    println!(
+        "Token:            curl -s {url}/2015-03-31/functions/token-fetch/invocations -d '{{\"client_business_id\":\"{demo}\"}}'"
+    );
+    println!(
+        "Graph emulator:   {}  (request log: /_emulator/requests)",
+        stack.emulator_url
+    );
+    println!("Function logs:    {}", stack.functions_log.display());
+    println!("Stop with Ctrl-C.");
+    stop.await;
+    println!("Stopping ...");
+    drop(stack);
+}
