@@ -6,6 +6,13 @@ use std::collections::HashMap;
 use crate::stack::{APP_ID, LOGIN_CONFIG_ID, Stack, TABLE};
 pub use local_stack::Session;
 
+fn now_epoch() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64
+}
+
 pub struct Answer {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
@@ -189,6 +196,33 @@ impl Stack {
             .expect("update the client item");
     }
 
+    /// Makes the client's next check due now, as if its time (or a lease) had passed; a client
+    /// out of the `due` index stays out.
+    pub async fn make_due(&self, business: &Business) {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let past = AttributeValue::N((now_epoch() - 1).to_string());
+        let result = self
+            .aws
+            .dynamodb
+            .update_item()
+            .table_name(TABLE)
+            .key("pk", AttributeValue::S(format!("CLIENT#{}", business.id)))
+            .key("sk", AttributeValue::S("CLIENT".into()))
+            .update_expression("SET due_at = :past, next_check_at = :past")
+            .condition_expression("attribute_exists(due_pk)")
+            .expression_attribute_values(":past", past)
+            .send()
+            .await;
+        if let Err(err) = result {
+            use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+            assert_eq!(
+                err.code(),
+                Some("ConditionalCheckFailedException"),
+                "make due"
+            );
+        }
+    }
+
     pub async fn set_client_status(&self, business: &Business, status: &str) {
         self.set_client_field(business, "status", status).await;
     }
@@ -236,10 +270,6 @@ impl Stack {
         self.states.lock().unwrap().push(session.state.clone());
         let start = self.answer(self.http.get(session.login_url.clone())).await;
         assert_eq!(start.status, 302, "login_url: {}", start.body);
-        assert!(
-            start.headers.contains_key("set-cookie"),
-            "the first visit binds the browser"
-        );
         session.login_url = start.location().parse().expect("the dialog URL");
         session
     }
@@ -419,8 +449,8 @@ impl Stack {
     /// Writes a session item directly, e.g. one that has already expired.
     pub async fn put_session_item(&self, state: &str, expires_at_epoch: i64) {
         let item = json!({"pk": format!("SESSION#{state}"), "sk": "SESSION", "partner_ref": "acct-raw",
-            "mode": "bisu", "status": "pending", "created_at": "2026-01-01T00:00:00.000Z",
-            "expires_at_epoch": expires_at_epoch, "result": null});
+            "mode": "bisu", "status": "pending", "created_at": 1767225600,
+            "expires_at": expires_at_epoch, "expires_at_epoch": expires_at_epoch, "result": null});
         self.aws
             .dynamodb
             .put_item()

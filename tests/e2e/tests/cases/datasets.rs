@@ -161,7 +161,7 @@ pub async fn an_invalidated_token_marks_the_client_for_reconnection(stack: &Stac
         .unwrap();
     assert_eq!(client["status"], "needs_reconnect");
     let events = stack.items_under(&format!("CLIENT#{}", business.id)).await;
-    assert!(events.iter().any(|e| e["kind"] == "reconnect_needed"));
+    assert!(events.iter().any(|e| e["type"] == "client.needs_reconnect"));
     let calls = pixel_calls(stack, &business).await.len();
     let again = stack
         .invoke(
@@ -210,7 +210,7 @@ pub async fn unknown_and_offboarded_clients_are_refused(stack: &Stack) {
     assert_eq!(record.status, 200);
     let record = record.json();
     assert_eq!(record["status"], "active");
-    assert!(record.get("bisu_secret_name").is_none() && record.get("access_token").is_none());
+    assert!(record.get("secret").is_none() && record.get("access_token").is_none());
     stack.set_client_status(&business, "offboarded").await;
     let gone = stack
         .get(&format!("/clients/{}/datasets", business.id))

@@ -1,5 +1,6 @@
 //! The cases, in the order they run; the log scan comes last so it sees every other case's logs.
 
+mod core;
 mod datasets;
 mod faults;
 mod hygiene;
@@ -53,6 +54,9 @@ pub fn all() -> Vec<(&'static str, Case)> {
         offboarding::concurrent_uninstall_deliveries_offboard_once,
         offboarding::an_offboarded_business_can_onboard_again,
         offboarding::offboarding_an_on_behalf_of_client_removes_the_relationship,
+        core::the_fence_holds_under_dynamodb_conditions,
+        core::a_webhook_batch_of_50_changes_with_an_unknown_business,
+        core::a_session_completes_only_in_the_browser_that_opened_it,
         malformed::malformed_requests_get_4xx_and_change_nothing,
         malformed::malformed_invocations_are_refused_and_change_nothing,
         hygiene::every_token_call_carries_a_correct_appsecret_proof,
