@@ -48,7 +48,7 @@ pub enum Error {
     PermissionDenied { code: i64 },
     #[error("{0}")]
     PartnerCredentials(String),
-    #[error("Meta is throttling calls: retry later")]
+    #[error("Meta is throttling calls: {}", retry_hint(*.retry_after_secs))]
     Throttled { retry_after_secs: Option<u64> },
     #[error("{0}")]
     UpstreamUnavailable(String),
@@ -58,6 +58,14 @@ pub enum Error {
     StorageUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// When access returns, in words, for callers that see no `Retry-After` header.
+fn retry_hint(secs: Option<u64>) -> String {
+    match secs {
+        Some(secs) => format!("retry in {secs} seconds"),
+        None => "retry in a minute".into(),
+    }
 }
 
 /// Why Meta refused an authorization code.

@@ -12,6 +12,7 @@ use shared::lambda::invoke;
 use shared::model::ClientBusinessId;
 use shared::offboarding;
 use shared::signatures::MAX_SIGNED_REQUEST_LEN;
+use shared::tokens::Recovery;
 use shared::{Error, Ports, Result};
 
 use crate::pages;
@@ -51,7 +52,10 @@ impl App {
             .headers()
             .get("x-hub-signature-256")
             .and_then(|v| v.to_str().ok());
-        let outcome = offboarding::handle_delivery(&self.ports, body, signature).await?;
+        // A lost BISU is recovered by token-fetch (this role writes no client secret): such a
+        // change waits for the sweep.
+        let outcome =
+            offboarding::handle_delivery(&self.ports, body, signature, Recovery::NotHere).await?;
         Ok(json(
             200,
             &json!({"status": "received", "changes": outcome}),

@@ -4,7 +4,7 @@ use super::*;
 use crate::fakes::scenario::{leftovers, onboard, system_user_of};
 use crate::fakes::{Call, Fakes};
 use crate::model::{ChangeStatus, SystemUserId};
-use crate::ports::Clock;
+use crate::tokens::Recovery;
 use serde_json::json;
 
 fn signed(ports: &Ports, body: &serde_json::Value) -> (Vec<u8>, String) {
@@ -43,7 +43,7 @@ async fn a_stale_uninstall_is_recorded_and_applied_to_nothing() {
     let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
     let before = ports.clock.now() - 3600;
     let (body, signature) = delivery(&ports, before, &[("business_integration_uninstall", "100")]);
-    let outcome = handle_delivery(&ports, &body, Some(&signature))
+    let outcome = handle_delivery(&ports, &body, Some(&signature), Recovery::Allowed)
         .await
         .unwrap();
     assert_eq!(outcome.recorded, 1);
@@ -73,8 +73,12 @@ async fn a_change_in_two_deliveries_is_applied_once() {
             ("business_integration_update", "200"),
         ],
     );
-    let first = handle_delivery(&ports, &one, Some(&sig_one)).await.unwrap();
-    let second = handle_delivery(&ports, &two, Some(&sig_two)).await.unwrap();
+    let first = handle_delivery(&ports, &one, Some(&sig_one), Recovery::Allowed)
+        .await
+        .unwrap();
+    let second = handle_delivery(&ports, &two, Some(&sig_two), Recovery::Allowed)
+        .await
+        .unwrap();
     assert_eq!((first.recorded, first.duplicates), (1, 0));
     assert_eq!((second.recorded, second.duplicates), (1, 1));
     assert_eq!(
@@ -107,7 +111,7 @@ async fn an_uninstall_offboards_and_a_batch_survives_an_unknown_business_and_a_f
         .graph
         .fail(Call::Pixels, crate::model::GraphError::meta(500, 2, None));
     let (body, signature) = delivery(&ports, ports.clock.now() + 5, &changes);
-    let outcome = handle_delivery(&ports, &body, Some(&signature))
+    let outcome = handle_delivery(&ports, &body, Some(&signature), Recovery::Allowed)
         .await
         .unwrap();
     assert_eq!(outcome.recorded, 50);
@@ -137,7 +141,7 @@ async fn a_change_without_values_is_recorded_and_nothing_else() {
     let body = json!({"object": "application", "entry": [{"id": ports.settings.app_id.as_str(),
         "time": ports.clock.now() + 5, "changed_fields": ["business_integration_uninstall"]}]});
     let (raw, signature) = signed(&ports, &body);
-    let outcome = handle_delivery(&ports, &raw, Some(&signature))
+    let outcome = handle_delivery(&ports, &raw, Some(&signature), Recovery::Allowed)
         .await
         .unwrap();
     assert_eq!((outcome.recorded, outcome.applied), (1, 1));
@@ -154,7 +158,7 @@ async fn a_forged_delivery_changes_nothing() {
         ports.clock.now(),
         &[("business_integration_uninstall", "100")],
     );
-    let err = handle_delivery(&ports, &body, Some("sha256=00"))
+    let err = handle_delivery(&ports, &body, Some("sha256=00"), Recovery::Allowed)
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "InvalidRequest");

@@ -156,6 +156,7 @@ pub async fn handle_delivery(
     ports: &Ports,
     body: &[u8],
     signature: Option<&str>,
+    recovery: Recovery,
 ) -> Result<DeliveryOutcome> {
     verify_hub_signature(&ports.settings.app_secret, body, signature)?;
     let now = ports.clock.now();
@@ -200,7 +201,7 @@ pub async fn handle_delivery(
             outcome.deferred += 1;
             continue;
         }
-        match apply_change(ports, change).await? {
+        match apply_change(ports, change, recovery).await? {
             ChangeStatus::Received | ChangeStatus::Failed => outcome.deferred += 1,
             ChangeStatus::Applied | ChangeStatus::Stale => outcome.applied += 1,
         }
@@ -211,8 +212,14 @@ pub async fn handle_delivery(
 
 /// Applies one recorded change and records how it went: applied, stale, or left for the
 /// sweep to try again (given up after `MAX_ATTEMPTS`). One change's failure is its own.
-pub async fn apply_change(ports: &Ports, mut change: WebhookChange) -> Result<ChangeStatus> {
-    let result = apply(ports, &change).await;
+/// `recovery` says whether this function may recover a lost BISU (the sweep may; the
+/// offboarding function leaves such a change to it).
+pub async fn apply_change(
+    ports: &Ports,
+    mut change: WebhookChange,
+    recovery: Recovery,
+) -> Result<ChangeStatus> {
+    let result = apply(ports, &change, recovery).await;
     let now = ports.clock.now();
     change.attempts += 1;
     change.status = match result {
@@ -232,7 +239,7 @@ pub async fn apply_change(ports: &Ports, mut change: WebhookChange) -> Result<Ch
     Ok(change.status)
 }
 
-async fn apply(ports: &Ports, change: &WebhookChange) -> Result<ChangeStatus> {
+async fn apply(ports: &Ports, change: &WebhookChange, recovery: Recovery) -> Result<ChangeStatus> {
     let Some(id) = &change.business else {
         // A change without values names no business: recorded, nothing else to do.
         return Ok(ChangeStatus::Applied);
@@ -251,7 +258,7 @@ async fn apply(ports: &Ports, change: &WebhookChange) -> Result<ChangeStatus> {
             Ok(ChangeStatus::Applied)
         }
         UPDATE if client.status == ClientStatus::Active => {
-            refresh_grants(ports, id).await?;
+            refresh_grants(ports, id, recovery).await?;
             Ok(ChangeStatus::Applied)
         }
         INSTALL => {
@@ -263,9 +270,9 @@ async fn apply(ports: &Ports, change: &WebhookChange) -> Result<ChangeStatus> {
 }
 
 /// Assets were added or removed: read the grants again, then the datasets.
-async fn refresh_grants(ports: &Ports, id: &ClientBusinessId) -> Result<()> {
+async fn refresh_grants(ports: &Ports, id: &ClientBusinessId, recovery: Recovery) -> Result<()> {
     let client = clients::load_usable(ports, id).await?;
-    let token = tokens::current(ports, &client, Recovery::Allowed)
+    let token = tokens::current(ports, &client, recovery)
         .await?
         .access_token;
     let debug = match ports.graph.debug_token(&token).await {
@@ -305,7 +312,7 @@ async fn refresh_grants(ports: &Ports, id: &ClientBusinessId) -> Result<()> {
         })
     })
     .await?;
-    datasets::lookup(ports, id, true, Recovery::Allowed).await?;
+    datasets::lookup(ports, id, true, recovery).await?;
     tracing::info!(client_business_id = %id, "grants and datasets refreshed after an update");
     Ok(())
 }

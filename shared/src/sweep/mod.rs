@@ -125,7 +125,7 @@ async fn work(ports: &Ports, entry: DueEntry) -> Result<Outcome> {
         }
         DueKey::Webhook(hash) => match ports.store.change(hash).await? {
             Some(change) if change.status == ChangeStatus::Received => {
-                match offboarding::apply_change(ports, change).await? {
+                match offboarding::apply_change(ports, change, Recovery::Allowed).await? {
                     ChangeStatus::Applied | ChangeStatus::Stale => Ok(Outcome::ChangeApplied),
                     _ => Err(Error::UpstreamUnavailable(
                         "a webhook change is left for a later sweep".into(),

@@ -134,6 +134,21 @@ impl Stack {
         }
     }
 
+    /// A direct invocation whose payload is exactly `body` (maybe empty, maybe not JSON);
+    /// answers the `errorType`, or `None` when the invocation succeeded.
+    pub async fn invoke_raw(&self, function: &str, body: &str) -> Option<String> {
+        let url = format!(
+            "{}/2015-03-31/functions/{function}/invocations",
+            self.invoke_url
+        );
+        let answer = self.answer(self.http.post(url).body(body.to_owned())).await;
+        let parsed: Value = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
+        parsed
+            .get("errorType")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
     /// A control call to the emulator, answering its JSON.
     pub async fn emulator_json(&self, path: &str, body: &Value) -> Value {
         let answer = self.emulator(path, body).await;

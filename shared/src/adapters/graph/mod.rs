@@ -10,7 +10,6 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use url::Url;
 
@@ -21,6 +20,10 @@ use crate::model::{
 };
 use crate::ports::Graph;
 use crate::signatures::appsecret_proof;
+
+mod throttle;
+
+use throttle::{Throttle, business_of};
 
 /// One page of a Graph list: `{"data": [...], "paging": {"next"?}}`.
 #[derive(Deserialize)]
@@ -104,8 +107,8 @@ pub struct GraphClient {
     app_id: AppId,
     app_secret: SecretString,
     retry: RetryPolicy,
-    /// Unix time until which Meta throttles this app: no call is made before it.
-    throttled_until: AtomicI64,
+    /// Where Meta throttles, and until when: no call is made there before it.
+    throttle: Throttle,
 }
 
 /// Pages followed at most, so a `next` that never ends cannot loop forever.
@@ -126,7 +129,7 @@ impl GraphClient {
             app_id,
             app_secret,
             retry,
-            throttled_until: AtomicI64::new(0),
+            throttle: Throttle::default(),
         }
     }
 
@@ -255,11 +258,11 @@ impl GraphClient {
         carry: Carry,
     ) -> Result<T, GraphError> {
         let now = chrono::Utc::now().timestamp();
-        let until = self.throttled_until.load(Ordering::Relaxed);
-        if until > now {
+        let business = business_of(url.path()).map(str::to_owned);
+        if let Some(wait) = self.throttle.wait(business.as_deref(), now) {
             return Err(GraphError {
                 code: Some(4),
-                retry_after_secs: Some((until - now) as u64),
+                retry_after_secs: Some(wait),
                 ..GraphError::default()
             });
         }
@@ -291,15 +294,18 @@ impl GraphClient {
         let response = request.send().await.map_err(network_error)?;
         let status = response.status();
         let retry_after = retry_after_secs(response.headers());
+        let usage = response
+            .headers()
+            .get("x-business-use-case-usage")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = response.bytes().await.map_err(network_error)?;
         if !status.is_success() {
             let mut err = GraphError::from_response(status.as_u16(), &body, retry_after);
             err.oauth_endpoint = oauth_endpoint;
             if err.class() == GraphErrorClass::Throttled {
-                // Stop calling until Meta says access returns (a minute when it does not say).
-                let wait = err.retry_after_secs.unwrap_or(60) as i64;
-                self.throttled_until
-                    .fetch_max(now + wait, Ordering::Relaxed);
+                self.throttle
+                    .record(&err, usage.as_deref(), business.as_deref(), now);
             }
             return Err(err);
         }

@@ -214,14 +214,19 @@ async fn does_not_retry_invalid_tokens_or_throttling() {
     assert_eq!(err.class(), GraphErrorClass::Throttled);
     assert_eq!(err.retry_after_secs, Some(120));
     assert_eq!(script.seen.lock().unwrap().len(), 2);
-    // Until access returns, no call goes out at all.
-    let err = graph.me(&SecretString::from("t")).await.unwrap_err();
+    // Until access returns, no call about that business goes out.
+    let token = SecretString::from("t");
+    let business = ClientBusinessId::parse("42").unwrap();
+    let err = graph
+        .pixels(&business, Ownership::Owned, &token)
+        .await
+        .unwrap_err();
     assert_eq!(err.class(), GraphErrorClass::Throttled);
     assert!(err.retry_after_secs.is_some_and(|s| s > 0 && s <= 120));
     assert_eq!(
         script.seen.lock().unwrap().len(),
         2,
-        "no call while throttled"
+        "no call for that business while throttled"
     );
 }
 

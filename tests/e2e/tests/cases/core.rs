@@ -29,7 +29,7 @@ pub async fn the_fence_holds_under_dynamodb_conditions(stack: &Stack) {
     // An offboarding has begun: every write that adds to the client is refused by DynamoDB.
     stack.set_client_status(&business, "offboarding").await;
     let written = store
-        .write_datasets(&id, &[dataset.clone()], &[])
+        .write_datasets(&id, std::slice::from_ref(&dataset), &[])
         .await
         .unwrap();
     assert!(

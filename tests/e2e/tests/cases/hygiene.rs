@@ -68,3 +68,29 @@ pub async fn logs_hold_no_token_code_secret_or_state(stack: &Stack) {
         "the logs hold secret values starting {leaked:?}"
     );
 }
+
+/// Refusals of bad input are logged at INFO, never as errors or as panics: the malformed
+/// cases above sent hundreds of them.
+pub async fn refusals_are_not_logged_as_errors(stack: &Stack) {
+    let logs = std::fs::read_to_string(&stack.functions_log).expect("the functions' log");
+    assert!(
+        logs.contains("\"error_type\":\"InvalidRequest\""),
+        "refusals were logged"
+    );
+    let wrong: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("\"level\":\"ERROR\""))
+        .filter(|line| {
+            ["InvalidRequest", "ClientNotFound", "ClientOffboarded"]
+                .iter()
+                .any(|t| line.contains(&format!("\"error_type\":\"{t}\"")))
+                || line.contains("lambda_runtime::layers::panic")
+                || line.contains("DeserializeError")
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "refusals logged as errors:\n{}",
+        wrong.join("\n")
+    );
+}

@@ -449,6 +449,15 @@ pub async fn malformed_invocations_are_refused_and_change_nothing(stack: &Stack)
             other => failures.push(format!("{function} {name}: {other:?}")),
         }
     }
+    // Payloads that are not JSON at all get DESIGN's errorType too, not the runtime's.
+    for function in ["token-fetch", "dataset-lookup", "offboarding"] {
+        for body in ["", "not json", "{", "\u{0}"] {
+            let kind = stack.invoke_raw(function, body).await;
+            if kind.as_deref() != Some("InvalidRequest") {
+                failures.push(format!("{function} raw {body:?}: {kind:?}"));
+            }
+        }
+    }
     for path in &requests {
         let answer = stack.get(path).await;
         if !(400..500).contains(&answer.status) || !answer.body.contains("\"message\"") {

@@ -62,5 +62,6 @@ pub fn all() -> Vec<(&'static str, Case)> {
         hygiene::every_token_call_carries_a_correct_appsecret_proof,
         hygiene::no_token_or_code_in_any_requested_url,
         hygiene::logs_hold_no_token_code_secret_or_state,
+        hygiene::refusals_are_not_logged_as_errors,
     ]
 }

@@ -11,11 +11,15 @@ use super::onboarding::onboard_with_sdk;
 async fn rich_client(stack: &Stack, partner_ref: &str) -> Business {
     let business = stack.new_business_with_pixels(2, 1, false).await;
     onboard_with_sdk(stack, &business, partner_ref).await;
-    let datasets = stack
+    let answer = stack
         .get(&format!("/clients/{}/datasets", business.id))
-        .await
-        .json();
-    let pixel = datasets["datasets"][0]["id"].as_str().unwrap().to_owned();
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let datasets = answer.json();
+    let pixel = datasets["datasets"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a dataset id in {datasets}"))
+        .to_owned();
     let request =
         json!({"client_business_id": business.id, "scope": ["ads_management"], "assets": [pixel]});
     stack
