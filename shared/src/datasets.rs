@@ -170,3 +170,54 @@ pub async fn client_view(ports: &Ports, id: &ClientBusinessId) -> Result<ClientV
         datasets_fetched_at: c.datasets_fetched_at.map(rfc3339),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fakes::scenario::onboard;
+    use crate::fakes::{Call, Fakes};
+
+    #[tokio::test]
+    async fn datasets_are_read_once_then_served_and_a_refresh_drops_a_removed_pixel() {
+        let fakes = Fakes::new();
+        let ports = fakes.ports();
+        let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+        fakes.graph.set_pixels("100", &["1", "2"], &["2", "3"]);
+        let first = lookup(&ports, &id, false, Recovery::NotHere).await.unwrap();
+        assert_eq!(
+            (first.count, first.source),
+            (3, "graph"),
+            "2 counts once, as owned"
+        );
+        let cached = lookup(&ports, &id, false, Recovery::NotHere).await.unwrap();
+        assert_eq!((cached.count, cached.source), (3, "cache"));
+        assert_eq!(fakes.graph.count(Call::Pixels), 2, "one read of each list");
+        fakes.graph.set_pixels("100", &["1"], &[]);
+        let refreshed = lookup(&ports, &id, true, Recovery::NotHere).await.unwrap();
+        assert_eq!(refreshed.count, 1);
+        assert_eq!(fakes.store.read(|s| s.datasets.len()), 1);
+    }
+
+    #[tokio::test]
+    async fn a_missing_secret_is_left_to_token_fetch_where_recovery_is_not_allowed() {
+        let fakes = Fakes::new();
+        let ports = fakes.ports();
+        let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+        ports
+            .vault
+            .force_delete(&ports.settings.names.bisu(&id))
+            .await
+            .unwrap();
+        let err = lookup(&ports, &id, true, Recovery::NotHere)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(err.error_type(), "UpstreamUnavailable");
+        assert_eq!(fakes.graph.count(Call::Mint), 0, "no fetch_only here");
+        assert_eq!(
+            fakes.store.read(|s| s.clients[&id].status),
+            ClientStatus::Active,
+            "a missing secret is not the client's fault"
+        );
+    }
+}

@@ -46,16 +46,27 @@ pub async fn onboard_granular(
     let code = fakes
         .graph
         .issue_code(business, &system_user_of(business), scopes, granular);
+    complete(ports, &state, Some(BROWSER), &code)
+        .await
+        .expect("onboarded");
+    ClientBusinessId::parse(business).expect("digits")
+}
+
+/// What the onboarding page does with a code from `FB.login`, from `browser`.
+pub async fn complete(
+    ports: &Ports,
+    state: &SessionState,
+    browser: Option<&str>,
+    code: &str,
+) -> crate::Result<onboarding::Completed> {
     onboarding::complete(
         ports,
-        &state,
-        Some(BROWSER),
-        SecretString::from(code),
+        state,
+        browser,
+        SecretString::from(code.to_owned()),
         CodeSource::JsSdk,
     )
     .await
-    .expect("onboarded");
-    ClientBusinessId::parse(business).expect("digits")
 }
 
 pub fn system_user_of(business: &str) -> String {

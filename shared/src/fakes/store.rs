@@ -81,6 +81,12 @@ fn set_due(state: &mut State, key: DueKey, at: Option<i64>) {
     };
 }
 
+fn clear_pending(state: &mut State, pending: &PendingSecret) {
+    let (owner, secret_name) = (pending.owner.clone(), pending.secret_name.clone());
+    state.pending.remove(&(owner.clone(), secret_name.clone()));
+    state.due.remove(&DueKey::Pending { owner, secret_name });
+}
+
 fn ref_key(partner_ref: &PartnerRef) -> String {
     partner_ref.as_str().to_owned()
 }
@@ -198,14 +204,7 @@ impl ClientStore for MemoryStore {
                     session.claimed_until = None;
                     session.result = Some((*result).clone());
                 }
-                Also::ClearPending(pending) => {
-                    let key = (pending.owner.clone(), pending.secret_name.clone());
-                    s.pending.remove(&key);
-                    s.due.remove(&DueKey::Pending {
-                        owner: key.0,
-                        secret_name: key.1,
-                    });
-                }
+                Also::ClearPending(pending) => clear_pending(&mut s, pending),
             }
         }
         Ok(Ok(()))
@@ -277,12 +276,7 @@ impl MintedTokenStore for MemoryStore {
         s.minted
             .insert((id.clone(), token.token_id.clone()), token.clone());
         s.events.push(event.clone());
-        let key = (pending.owner.clone(), pending.secret_name.clone());
-        s.pending.remove(&key);
-        s.due.remove(&DueKey::Pending {
-            owner: key.0,
-            secret_name: key.1,
-        });
+        clear_pending(&mut s, pending);
         Ok(Ok(()))
     }
 }
@@ -316,12 +310,7 @@ impl PendingStore for MemoryStore {
 
     async fn delete_pending(&self, pending: &PendingSecret) -> Result<()> {
         let mut s = self.enter("store.delete_pending").await?;
-        let key = (pending.owner.clone(), pending.secret_name.clone());
-        s.pending.remove(&key);
-        s.due.remove(&DueKey::Pending {
-            owner: key.0,
-            secret_name: key.1,
-        });
+        clear_pending(&mut s, pending);
         Ok(())
     }
 }

@@ -21,6 +21,26 @@ fn signed(ports: &Ports, body: &serde_json::Value) -> (Vec<u8>, String) {
     )
 }
 
+/// A `signed_request` as Meta sends it for `user`.
+fn signed_request(ports: &Ports, user: &str) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::{Hmac, Mac};
+    use secrecy::ExposeSecret;
+    let payload = URL_SAFE_NO_PAD.encode(
+        json!({"algorithm": "HMAC-SHA256", "issued_at": ports.clock.now(), "user_id": user})
+            .to_string(),
+    );
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(ports.settings.app_secret.expose_secret().as_bytes())
+            .unwrap();
+    mac.update(payload.as_bytes());
+    format!(
+        "{}.{payload}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
 fn delivery(ports: &Ports, time: i64, changes: &[(&str, &str)]) -> (Vec<u8>, String) {
     let changes: Vec<_> = changes
         .iter()
@@ -176,22 +196,7 @@ async fn deauthorize_finds_the_users_clients_without_a_scan() {
         ports.store.clients_of_user(&user).await.unwrap(),
         vec![id.clone()]
     );
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use hmac::{Hmac, Mac};
-    use secrecy::ExposeSecret;
-    let payload = URL_SAFE_NO_PAD.encode(
-        json!({"algorithm": "HMAC-SHA256", "issued_at": ports.clock.now(), "user_id": user.as_str()})
-            .to_string(),
-    );
-    let mut mac =
-        Hmac::<sha2::Sha256>::new_from_slice(ports.settings.app_secret.expose_secret().as_bytes())
-            .unwrap();
-    mac.update(payload.as_bytes());
-    let signed_request = format!(
-        "{}.{payload}",
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-    );
+    let signed_request = signed_request(&ports, user.as_str());
     let offboarded = deauthorize(&ports, &signed_request).await.unwrap();
     assert_eq!(offboarded, vec!["100".to_owned()]);
     assert_eq!(status(&fakes, &id), ClientStatus::Offboarded);
@@ -214,4 +219,25 @@ async fn offboarding_twice_gives_the_same_state_and_one_event() {
     });
     assert_eq!(events, 1);
     assert_eq!(leftovers(&fakes, &ports, &id), (vec![], 0));
+}
+
+#[tokio::test]
+async fn data_deletion_offboards_the_users_clients_and_keeps_a_status() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let user = system_user_of("100");
+    let signed = signed_request(&ports, &user);
+    let answer = data_deletion(&ports, &signed).await.unwrap();
+    assert!(answer.url.ends_with(&answer.confirmation_code));
+    let status = deletion_status(&ports, &answer.confirmation_code)
+        .await
+        .unwrap();
+    assert_eq!(status.status, "completed");
+    assert_eq!(status.clients, vec!["100".to_owned()]);
+    assert_eq!(
+        fakes.store.read(|s| s.clients[&id].status),
+        ClientStatus::Offboarded
+    );
+    assert!(deletion_status(&ports, "nothex").await.is_err());
 }

@@ -225,7 +225,8 @@ async fn onboard(
                 } else {
                     EventType::ClientOnboarded
                 };
-                let event = Event::client(
+                let previous = existing.as_ref().map(|c| &c.partner_ref);
+                let mut event = Event::client(
                     client_id,
                     kind,
                     now,
@@ -237,7 +238,12 @@ async fn onboard(
                         ("status", ClientStatus::Active.as_str().to_owned()),
                     ],
                 );
-                let previous = existing.as_ref().map(|c| &c.partner_ref);
+                // A client that moves to another partner-side account says so.
+                if let Some(moved_from) = previous.filter(|p| **p != session.partner_ref) {
+                    event
+                        .detail
+                        .insert("previous_partner_ref".into(), moved_from.as_str().into());
+                }
                 let also = [
                     Also::PartnerRef {
                         partner_ref: &session.partner_ref,

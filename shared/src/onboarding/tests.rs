@@ -1,10 +1,9 @@
 //! Onboarding over the fakes: the browser binding, replays, re-onboarding, Meta's errors.
 
-use super::*;
-use crate::fakes::scenario::{BROWSER, bound_session, onboard, system_user_of};
+use super::bind_browser;
+use crate::fakes::scenario::{BROWSER, bound_session, complete, onboard, system_user_of};
 use crate::fakes::{Call, Fakes};
 use crate::model::{ClientBusinessId, EventType, GraphError};
-use secrecy::SecretString;
 
 const OTHER_BROWSER: &str = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
 
@@ -17,15 +16,7 @@ async fn a_leaked_state_cannot_complete_from_another_browser() {
         .graph
         .issue_code("100", &system_user_of("100"), &["ads_management"], &[]);
     for browser in [None, Some(OTHER_BROWSER)] {
-        let err = complete(
-            &ports,
-            &state,
-            browser,
-            SecretString::from(code.clone()),
-            CodeSource::JsSdk,
-        )
-        .await
-        .unwrap_err();
+        let err = complete(&ports, &state, browser, &code).await.unwrap_err();
         assert!(matches!(err, crate::Error::SessionOtherBrowser), "{err}");
     }
     let err = bind_browser(&ports, &state, Some(OTHER_BROWSER))
@@ -38,15 +29,9 @@ async fn a_leaked_state_cannot_complete_from_another_browser() {
         0,
         "no exchange for a stranger"
     );
-    let done = complete(
-        &ports,
-        &state,
-        Some(BROWSER),
-        SecretString::from(code),
-        CodeSource::JsSdk,
-    )
-    .await
-    .unwrap();
+    let done = complete(&ports, &state, Some(BROWSER), &code)
+        .await
+        .unwrap();
     assert!(!done.replayed);
 }
 
@@ -58,24 +43,12 @@ async fn a_replayed_callback_answers_the_same_without_a_second_exchange() {
     let code = fakes
         .graph
         .issue_code("100", &system_user_of("100"), &["ads_management"], &[]);
-    let first = complete(
-        &ports,
-        &state,
-        Some(BROWSER),
-        SecretString::from(code.clone()),
-        CodeSource::JsSdk,
-    )
-    .await
-    .unwrap();
-    let again = complete(
-        &ports,
-        &state,
-        Some(BROWSER),
-        SecretString::from(code),
-        CodeSource::JsSdk,
-    )
-    .await
-    .unwrap();
+    let first = complete(&ports, &state, Some(BROWSER), &code)
+        .await
+        .unwrap();
+    let again = complete(&ports, &state, Some(BROWSER), &code)
+        .await
+        .unwrap();
     assert!(again.replayed);
     assert_eq!(first.result, again.result);
     assert_eq!(fakes.graph.count(Call::ExchangeCode), 1);
@@ -90,22 +63,17 @@ async fn re_onboarding_under_another_ref_moves_the_ref_and_records_it() {
     let code = fakes
         .graph
         .issue_code("100", &system_user_of("100"), &["ads_management"], &[]);
-    complete(
-        &ports,
-        &state,
-        Some(BROWSER),
-        SecretString::from(code),
-        CodeSource::JsSdk,
-    )
-    .await
-    .unwrap();
+    complete(&ports, &state, Some(BROWSER), &code)
+        .await
+        .unwrap();
     let (refs, onboarded) = fakes.store.read(|s| {
         (
             s.refs.iter().cloned().collect::<Vec<_>>(),
             s.events
                 .iter()
                 .filter(|e| e.kind == EventType::ClientOnboarded)
-                .count(),
+                .cloned()
+                .collect::<Vec<_>>(),
         )
     });
     assert_eq!(
@@ -113,7 +81,15 @@ async fn re_onboarding_under_another_ref_moves_the_ref_and_records_it() {
         vec![("acct-2".to_owned(), id)],
         "moved, not duplicated"
     );
-    assert_eq!(onboarded, 2);
+    assert_eq!(onboarded.len(), 2);
+    assert_eq!(
+        onboarded[1]
+            .detail
+            .get("previous_partner_ref")
+            .map(String::as_str),
+        Some("acct-1"),
+        "the move is recorded"
+    );
 }
 
 #[tokio::test]
@@ -127,28 +103,16 @@ async fn meta_errors_at_onboarding_store_nothing_and_leave_the_session_usable() 
     let mut bad_secret = GraphError::meta(400, 1, None);
     bad_secret.oauth_endpoint = true;
     fakes.graph.fail(Call::ExchangeCode, bad_secret);
-    let err = complete(
-        &ports,
-        &state,
-        Some(BROWSER),
-        SecretString::from(code.clone()),
-        CodeSource::JsSdk,
-    )
-    .await
-    .unwrap_err();
+    let err = complete(&ports, &state, Some(BROWSER), &code)
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "PartnerCredentials");
     fakes
         .graph
         .fail(Call::DebugToken, GraphError::meta(400, 190, None));
-    let err = complete(
-        &ports,
-        &state,
-        Some(BROWSER),
-        SecretString::from(code.clone()),
-        CodeSource::JsSdk,
-    )
-    .await
-    .unwrap_err();
+    let err = complete(&ports, &state, Some(BROWSER), &code)
+        .await
+        .unwrap_err();
     assert_eq!(
         err.error_type(),
         "PartnerCredentials",
@@ -159,15 +123,9 @@ async fn meta_errors_at_onboarding_store_nothing_and_leave_the_session_usable() 
     let code = fakes
         .graph
         .issue_code("100", &system_user_of("100"), &["ads_management"], &[]);
-    complete(
-        &ports,
-        &state,
-        Some(BROWSER),
-        SecretString::from(code),
-        CodeSource::JsSdk,
-    )
-    .await
-    .unwrap();
+    complete(&ports, &state, Some(BROWSER), &code)
+        .await
+        .unwrap();
     assert!(fakes.store.read(|s| {
         s.clients
             .contains_key(&ClientBusinessId::parse("100").unwrap())

@@ -1,13 +1,13 @@
 //! The sweep over the fakes: crashes after each write step repaired, leases, health checks.
 
 use super::*;
-use crate::fakes::scenario::{BROWSER, bound_session, leftovers, onboard, system_user_of};
+use crate::fakes::scenario::{
+    BROWSER, bound_session, complete, leftovers, onboard, system_user_of,
+};
 use crate::fakes::{Call, Fakes};
 use crate::model::ClientBusinessId;
-use crate::onboarding::{self, CodeSource};
 use crate::ports::Clock;
 use crate::tokens::{MintRequest, granular};
-use secrecy::SecretString;
 
 /// Every secret is named by an item that points at it, and no marker is left.
 fn consistent(fakes: &Fakes) -> Result<(), String> {
@@ -62,16 +62,7 @@ async fn a_crash_after_each_write_step_of_onboarding_is_repaired_by_the_sweep() 
             .issue_code("100", &system_user_of("100"), &["ads_management"], &[]);
         let crashed = fakes
             .interleaver
-            .crash_before(
-                at,
-                onboarding::complete(
-                    &ports,
-                    &state,
-                    Some(BROWSER),
-                    SecretString::from(code),
-                    CodeSource::JsSdk,
-                ),
-            )
+            .crash_before(at, complete(&ports, &state, Some(BROWSER), &code))
             .await;
         sweep_after_grace(&fakes, &ports).await;
         if let Err(problem) = consistent(&fakes) {

@@ -246,12 +246,11 @@ async fn each_error_type_comes_from_its_cause() {
     fakes.store.write(|s| {
         s.sessions.get_mut(state.expose()).unwrap().status = crate::model::SessionStatus::Completed
     });
-    let err = crate::onboarding::complete(
+    let err = crate::fakes::scenario::complete(
         &ports,
         &state,
         Some(crate::fakes::scenario::BROWSER),
-        secrecy::SecretString::from("c"),
-        crate::onboarding::CodeSource::JsSdk,
+        "c",
     )
     .await
     .unwrap_err();

@@ -5,7 +5,8 @@ mod items;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client as Dynamo;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, TransactWriteItem, Update,
     WriteRequest,
@@ -52,6 +53,21 @@ fn conditional_failed<E: ProvideErrorMetadata>(err: &E) -> bool {
     )
 }
 
+/// Whether a conditional write happened: `false` when its condition failed.
+fn applied<T, E>(
+    result: std::result::Result<T, SdkError<E, HttpResponse>>,
+    context: &str,
+) -> Result<bool>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if conditional_failed(&err) => Ok(false),
+        Err(err) => Err(Error::storage(context, DisplayErrorContext(err))),
+    }
+}
+
 impl DynamoStore {
     pub fn new(client: Dynamo, table: String) -> Self {
         Self { client, table }
@@ -79,11 +95,7 @@ impl DynamoStore {
             .set_condition_expression(condition.map(str::to_owned))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if conditional_failed(&err) => Ok(false),
-            Err(err) => Err(Error::storage(context, err.into_service_error())),
-        }
+        applied(result, context)
     }
 
     /// Every item of a partition whose sort key starts with `prefix`, all pages.
@@ -313,14 +325,7 @@ impl SessionStore for DynamoStore {
             .expression_attribute_values(":null", AttributeValue::Null(true))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if conditional_failed(&err) => Ok(false),
-            Err(err) => Err(Error::storage(
-                "binding an onboarding session",
-                err.into_service_error(),
-            )),
-        }
+        applied(result, "binding an onboarding session")
     }
 
     async fn claim_session(
@@ -345,14 +350,7 @@ impl SessionStore for DynamoStore {
             .expression_attribute_values(":lease", n(lease_until))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if conditional_failed(&err) => Ok(false),
-            Err(err) => Err(Error::storage(
-                "claiming an onboarding session",
-                err.into_service_error(),
-            )),
-        }
+        applied(result, "claiming an onboarding session")
     }
 
     async fn release_session(&self, state: &SessionState) -> Result<()> {
@@ -368,14 +366,8 @@ impl SessionStore for DynamoStore {
             .expression_attribute_values(":pending", status_value(SessionStatus::Pending))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if conditional_failed(&err) => Ok(()),
-            Err(err) => Err(Error::storage(
-                "releasing an onboarding session",
-                err.into_service_error(),
-            )),
-        }
+        // Not claimed (any more): nothing to release.
+        applied(result, "releasing an onboarding session").map(drop)
     }
 }
 
@@ -657,13 +649,6 @@ impl DueQueue for DynamoStore {
             .expression_attribute_values(":read", n(entry.due_at))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if conditional_failed(&err) => Ok(false),
-            Err(err) => Err(Error::storage(
-                "claiming deferred work",
-                err.into_service_error(),
-            )),
-        }
+        applied(result, "claiming deferred work")
     }
 }
