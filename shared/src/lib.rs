@@ -11,6 +11,7 @@ mod custody;
 pub mod datasets;
 pub mod deps;
 pub mod error;
+#[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 pub mod lambda;
 pub mod logging;

@@ -67,6 +67,7 @@ impl Settings {
     }
 
     /// Settings for unit tests: obviously fake values.
+    #[cfg(any(test, feature = "fakes"))]
     pub fn for_tests() -> Self {
         Self {
             app_id: AppId::parse("1000000000000001").expect("digits"),

@@ -25,6 +25,22 @@ pub async fn bound_session(ports: &Ports, partner_ref: &str) -> SessionState {
     new.state
 }
 
+/// A session bound to [`BROWSER`] and a code for a new BISU of `business`.
+pub async fn session_and_code(
+    fakes: &Fakes,
+    ports: &Ports,
+    business: &str,
+) -> (SessionState, String) {
+    let state = bound_session(ports, "acct-1").await;
+    let code = fakes.graph.issue_code(
+        business,
+        &system_user_of(business),
+        &["ads_management"],
+        &[],
+    );
+    (state, code)
+}
+
 /// Onboards `business` with `scopes` (the system user is `business` + 1) and returns its id.
 pub async fn onboard(
     fakes: &Fakes,

@@ -249,7 +249,8 @@ async fn apply(ports: &Ports, change: &WebhookChange, recovery: Recovery) -> Res
         return Ok(ChangeStatus::Applied);
     };
     match change.field.as_str() {
-        UNINSTALL if change.entry_time < client.onboarded_at => {
+        // A delivery without a time cannot be judged stale: an uninstall is applied.
+        UNINSTALL if change.entry_time > 0 && change.entry_time < client.onboarded_at => {
             tracing::info!(client_business_id = %id, "an uninstall older than the latest onboarding: stale");
             Ok(ChangeStatus::Stale)
         }

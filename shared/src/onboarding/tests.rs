@@ -1,7 +1,9 @@
 //! Onboarding over the fakes: the browser binding, replays, re-onboarding, Meta's errors.
 
 use super::bind_browser;
-use crate::fakes::scenario::{BROWSER, bound_session, complete, onboard, system_user_of};
+use crate::fakes::scenario::{
+    BROWSER, bound_session, complete, onboard, session_and_code, system_user_of,
+};
 use crate::fakes::{Call, Fakes};
 use crate::model::{ClientBusinessId, EventType, GraphError};
 
@@ -11,10 +13,7 @@ const OTHER_BROWSER: &str = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
 async fn a_leaked_state_cannot_complete_from_another_browser() {
     let fakes = Fakes::new();
     let ports = fakes.ports();
-    let state = bound_session(&ports, "acct-1").await;
-    let code = fakes
-        .graph
-        .issue_code("100", &system_user_of("100"), &["ads_management"], &[]);
+    let (state, code) = session_and_code(&fakes, &ports, "100").await;
     for browser in [None, Some(OTHER_BROWSER)] {
         let err = complete(&ports, &state, browser, &code).await.unwrap_err();
         assert!(matches!(err, crate::Error::SessionOtherBrowser), "{err}");
@@ -39,10 +38,7 @@ async fn a_leaked_state_cannot_complete_from_another_browser() {
 async fn a_replayed_callback_answers_the_same_without_a_second_exchange() {
     let fakes = Fakes::new();
     let ports = fakes.ports();
-    let state = bound_session(&ports, "acct-1").await;
-    let code = fakes
-        .graph
-        .issue_code("100", &system_user_of("100"), &["ads_management"], &[]);
+    let (state, code) = session_and_code(&fakes, &ports, "100").await;
     let first = complete(&ports, &state, Some(BROWSER), &code)
         .await
         .unwrap();
@@ -96,10 +92,7 @@ async fn re_onboarding_under_another_ref_moves_the_ref_and_records_it() {
 async fn meta_errors_at_onboarding_store_nothing_and_leave_the_session_usable() {
     let fakes = Fakes::new();
     let ports = fakes.ports();
-    let state = bound_session(&ports, "acct-1").await;
-    let code = fakes
-        .graph
-        .issue_code("100", &system_user_of("100"), &["ads_management"], &[]);
+    let (state, code) = session_and_code(&fakes, &ports, "100").await;
     let mut bad_secret = GraphError::meta(400, 1, None);
     bad_secret.oauth_endpoint = true;
     fakes.graph.fail(Call::ExchangeCode, bad_secret);

@@ -1,9 +1,7 @@
 //! The sweep over the fakes: crashes after each write step repaired, leases, health checks.
 
 use super::*;
-use crate::fakes::scenario::{
-    BROWSER, bound_session, complete, leftovers, onboard, system_user_of,
-};
+use crate::fakes::scenario::{BROWSER, complete, leftovers, onboard, session_and_code};
 use crate::fakes::{Call, Fakes};
 use crate::model::ClientBusinessId;
 use crate::ports::Clock;
@@ -56,10 +54,7 @@ async fn a_crash_after_each_write_step_of_onboarding_is_repaired_by_the_sweep() 
     loop {
         let fakes = Fakes::new();
         let ports = fakes.ports();
-        let state = bound_session(&ports, "acct-1").await;
-        let code = fakes
-            .graph
-            .issue_code("100", &system_user_of("100"), &["ads_management"], &[]);
+        let (state, code) = session_and_code(&fakes, &ports, "100").await;
         let crashed = fakes
             .interleaver
             .crash_before(at, complete(&ports, &state, Some(BROWSER), &code))

@@ -141,20 +141,29 @@ async fn refuses_a_next_page_on_another_host() {
     assert!(result.is_err());
 }
 
-#[tokio::test]
-async fn retries_transient_failures_then_succeeds() {
+/// Two failures, then an answer: the read succeeds on its third attempt.
+async fn succeeds_after(failures: [(u16, &str); 2]) {
     let script = script(vec![
-        (503, "unavailable"),
-        (
-            500,
-            r#"{"error":{"message":"x","type":"OAuthException","code":2,"is_transient":true}}"#,
-        ),
+        failures[0],
+        failures[1],
         (200, r#"{"id":"9","client_business_id":"77"}"#),
     ]);
     let base = serve(script.clone()).await;
     let me = client(base).me(&SecretString::from("t")).await.unwrap();
     assert_eq!(me.client_business_id.as_deref(), Some("77"));
     assert_eq!(script.seen.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn retries_transient_failures_then_succeeds() {
+    succeeds_after([
+        (503, "unavailable"),
+        (
+            500,
+            r#"{"error":{"message":"x","type":"OAuthException","code":2,"is_transient":true}}"#,
+        ),
+    ])
+    .await;
 }
 
 #[tokio::test]
@@ -266,15 +275,7 @@ async fn code_1_from_the_oauth_endpoint_means_bad_app_credentials() {
 async fn code_1_elsewhere_is_retried() {
     let transient =
         r#"{"error":{"message":"An unknown error occurred","type":"OAuthException","code":1}}"#;
-    let script = script(vec![
-        (400, transient),
-        (500, transient),
-        (200, r#"{"id":"9","client_business_id":"77"}"#),
-    ]);
-    let base = serve(script.clone()).await;
-    let me = client(base).me(&SecretString::from("t")).await.unwrap();
-    assert_eq!(me.client_business_id.as_deref(), Some("77"));
-    assert_eq!(script.seen.lock().unwrap().len(), 3);
+    succeeds_after([(400, transient), (500, transient)]).await;
 }
 
 #[tokio::test]
