@@ -131,7 +131,11 @@ async fn onboard(
     let token = exchanged.access_token;
     let (me, debug) = tokio::join!(ports.graph.me(&token), ports.graph.debug_token(&token));
     let me = me.map_err(|e| e.into_error(Whose::Client))?;
-    let debug = debug.map_err(|e| e.into_error(Whose::App))?;
+    let debug = debug.map_err(|e| match e.code {
+        // Meta's answer to debug_token of a token issued to another app.
+        Some(100) => Error::LoginRejected("the token was issued to a different app".into()),
+        _ => e.into_error(Whose::App),
+    })?;
     check_token(ports, &debug)?;
     let client_id = me
         .client_business_id

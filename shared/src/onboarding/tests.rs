@@ -111,6 +111,19 @@ async fn meta_errors_at_onboarding_store_nothing_and_leave_the_session_usable() 
         "PartnerCredentials",
         "the app token, not the client"
     );
+    let code = fakes
+        .graph
+        .issue_code("100", &system_user_of("100"), &["ads_management"], &[]);
+    fakes
+        .graph
+        .fail(Call::DebugToken, GraphError::meta(400, 100, None));
+    let err = complete(&ports, &state, Some(BROWSER), &code)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("a different app"),
+        "debug_token of another app's token: {err}"
+    );
     assert!(fakes.vault.names().is_empty());
     assert!(fakes.store.read(|s| s.clients.is_empty()));
     let code = fakes
