@@ -241,3 +241,53 @@ async fn data_deletion_offboards_the_users_clients_and_keeps_a_status() {
     );
     assert!(deletion_status(&ports, "nothex").await.is_err());
 }
+
+#[tokio::test]
+async fn a_crash_at_any_point_of_a_delivery_loses_no_uninstall() {
+    let mut at = 1;
+    loop {
+        let fakes = Fakes::new();
+        let ports = fakes.ports();
+        let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+        let (body, signature) = delivery(
+            &ports,
+            ports.clock.now() + 5,
+            &[("business_integration_uninstall", "100")],
+        );
+        let crashed = fakes
+            .interleaver
+            .crash_before(
+                at,
+                handle_delivery(&ports, &body, Some(&signature), Recovery::Allowed),
+            )
+            .await;
+        // No 200 reached Meta: it delivers again; then the sweep runs.
+        if crashed.is_some() {
+            handle_delivery(&ports, &body, Some(&signature), Recovery::Allowed)
+                .await
+                .unwrap();
+        }
+        fakes
+            .clock
+            .advance(crate::sweep::LEASE_SECS + SECOND_CLEANUP_SECS + 1);
+        crate::sweep::sweep(&ports, 100).await.unwrap();
+        assert_eq!(
+            status(&fakes, &id),
+            ClientStatus::Offboarded,
+            "a crash before call {at} ({crashed:?})"
+        );
+        let offboarded = fakes.store.read(|s| {
+            s.events
+                .iter()
+                .filter(|e| e.kind == EventType::Offboarded)
+                .count()
+        });
+        assert_eq!(offboarded, 1, "a crash before call {at}");
+        assert_eq!(leftovers(&fakes, &ports, &id), (vec![], 0));
+        if crashed.is_none() {
+            break;
+        }
+        at += 1;
+    }
+    assert!(at > 5);
+}
