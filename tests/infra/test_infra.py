@@ -21,6 +21,18 @@ from least_privilege import (
 )
 
 INTERNAL_ROUTES = {"POST /onboarding/sessions", "GET /clients/{id}/datasets", "GET /clients/{id}"}
+# DESIGN's HTTP routes: the internal ones and the public ones the browser and Meta call.
+ALL_ROUTES = INTERNAL_ROUTES | {
+    "GET /onboarding",
+    "GET /onboarding/start",
+    "GET /oauth/callback",
+    "POST /oauth/code",
+    "GET /webhooks/meta",
+    "POST /webhooks/meta",
+    "POST /meta/deauthorize",
+    "POST /meta/data-deletion",
+    "GET /meta/data-deletion/{code}",
+}
 CLIENT_SECRETS = {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:meta-login/${Stage}/clients/*"}
 PARTNER_SECRET_READERS = {"token-fetch", "offboarding"}
 TABLE_ARN = SUB_VALUES["Table.Arn"]
@@ -310,7 +322,7 @@ class Routes(unittest.TestCase):
             for res in template["Resources"].values()
             if res["Type"] == "AWS::ApiGatewayV2::Route"
         }
-        self.assertEqual(len(routes), 11)
+        self.assertEqual(set(routes), ALL_ROUTES)
         for key, auth in routes.items():
             self.assertEqual(auth, "AWS_IAM" if key in INTERNAL_ROUTES else "NONE", key)
 
