@@ -119,6 +119,10 @@ pub trait MintedTokenStore: Send + Sync {
         event: &Event,
         pending: &PendingSecret,
     ) -> Result<Result<(), Conflict>>;
+    /// Every granular token minted for the client.
+    async fn minted_tokens(&self, id: &ClientBusinessId) -> Result<Vec<MintedToken>>;
+    /// Forgets one minted token (its secret is deleted by the caller).
+    async fn delete_minted_token(&self, id: &ClientBusinessId, token_id: &str) -> Result<()>;
 }
 
 #[async_trait]
@@ -273,6 +277,8 @@ pub trait Graph: Send + Sync {
     ) -> Result<SecretString, GraphError>;
     /// A fresh 60-day token for `token` (`fb_exchange_token`).
     async fn refresh_token(&self, token: &SecretString) -> Result<ExchangedToken, GraphError>;
+    /// Revokes a token at Meta (`/oauth/revoke`, the one call that carries a token in its URL).
+    async fn revoke(&self, token: &SecretString) -> Result<(), GraphError>;
     /// Ends an On-Behalf-Of relationship.
     async fn remove_managed_business(
         &self,

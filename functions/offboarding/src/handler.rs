@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use shared::lambda::event::Routes;
 use shared::lambda::http::{json, query, raw_body, text};
 use shared::lambda::invoke;
-use shared::model::ClientBusinessId;
-use shared::offboarding;
+use shared::model::{ClientBusinessId, is_digits};
+use shared::offboarding::{self, Initiator};
 use shared::signatures::MAX_SIGNED_REQUEST_LEN;
 use shared::tokens::Recovery;
 use shared::{Error, Ports, Result};
@@ -31,6 +31,9 @@ pub struct App {
 struct OffboardRequest {
     client_business_id: String,
     reason: String,
+    /// Only this dataset: its granular tokens revoked, its item removed, the client stays.
+    #[serde(default)]
+    dataset_id: Option<String>,
 }
 
 impl App {
@@ -70,7 +73,17 @@ impl Routes for App {
         let id = ClientBusinessId::parse(&request.client_business_id)?;
         tracing::Span::current().record("client_business_id", id.as_str());
         let reason = offboarding::parse_reason(&request.reason)?;
-        let report = offboarding::offboard(&self.ports, &id, &reason).await?;
+        let report = match request.dataset_id.as_deref() {
+            Some(dataset) if is_digits(dataset, 32) => {
+                offboarding::offboard_dataset(&self.ports, &id, dataset, &reason).await?
+            }
+            Some(_) => {
+                return Err(Error::InvalidRequest(
+                    "dataset_id must be a numeric Graph id".into(),
+                ));
+            }
+            None => offboarding::offboard(&self.ports, &id, &reason, Initiator::Partner).await?,
+        };
         Ok(serde_json::to_value(report).expect("reports serialize"))
     }
 

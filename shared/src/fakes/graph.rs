@@ -22,6 +22,7 @@ pub enum Call {
     Pixels,
     Mint,
     Refresh,
+    Revoke,
     RemoveManagedBusiness,
 }
 
@@ -328,6 +329,13 @@ impl Graph for FakeGraph {
             expires_in: Some(60 * 86400),
             expires: None,
         })
+    }
+
+    async fn revoke(&self, token: &SecretString) -> Result<(), GraphError> {
+        self.enter(Call::Revoke).await?;
+        self.valid(token)?;
+        self.invalidate(token.expose_secret());
+        Ok(())
     }
 
     async fn remove_managed_business(

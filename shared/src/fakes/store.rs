@@ -279,6 +279,21 @@ impl MintedTokenStore for MemoryStore {
         clear_pending(&mut s, pending);
         Ok(Ok(()))
     }
+
+    async fn minted_tokens(&self, id: &ClientBusinessId) -> Result<Vec<MintedToken>> {
+        let s = self.enter("store.minted_tokens").await?;
+        Ok(s.minted
+            .iter()
+            .filter(|((owner, _), _)| owner == id)
+            .map(|(_, t)| t.clone())
+            .collect())
+    }
+
+    async fn delete_minted_token(&self, id: &ClientBusinessId, token_id: &str) -> Result<()> {
+        let mut s = self.enter("store.delete_minted_token").await?;
+        s.minted.remove(&(id.clone(), token_id.to_owned()));
+        Ok(())
+    }
 }
 
 #[async_trait]

@@ -28,7 +28,7 @@ async fn offboard_user(
     let mut ids = Vec::new();
     if let Ok(user) = SystemUserId::parse(&request.user_id) {
         for id in ports.store.clients_of_user(&user).await? {
-            offboard(ports, &id, reason).await?;
+            offboard(ports, &id, reason, super::Initiator::Client).await?;
             ids.push(id.to_string());
         }
     }

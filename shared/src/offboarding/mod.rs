@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::clients;
 use crate::error::{Error, Result};
-use crate::model::{ClientBusinessId, ClientStatus, Event, EventType, Mode, Whose};
+use crate::model::{ClientBusinessId, ClientStatus, Event, EventType, MintedToken, Mode, Whose};
 use crate::partner;
 use crate::ports::Ports;
 
@@ -44,10 +44,19 @@ pub fn parse_reason(reason: &str) -> Result<String> {
     })
 }
 
+/// Who asked: the partner (its granular tokens are revoked at Meta first), or the client or
+/// Meta (an uninstall or deauthorization has killed them already).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Initiator {
+    Partner,
+    Client,
+}
+
 pub async fn offboard(
     ports: &Ports,
     id: &ClientBusinessId,
     reason: &str,
+    initiator: Initiator,
 ) -> Result<OffboardReport> {
     let mut steps = Vec::new();
     let now = ports.clock.now();
@@ -79,6 +88,10 @@ pub async fn offboard(
                 steps.push(remove_obo_relationship(ports, id).await);
             }
         }
+    }
+    if initiator == Initiator::Partner {
+        let minted = ports.store.minted_tokens(id).await?;
+        steps.extend(revoke_minted(ports, &minted).await?);
     }
     steps.extend(remove_holdings(ports, id).await?);
     let finished = clients::update(ports, id, |current| {
@@ -116,10 +129,89 @@ pub async fn offboard(
         client_business_id: id.clone(),
         status: "offboarded",
         steps,
-        remove_app_url: format!(
-            "https://business.facebook.com/latest/settings/connected_apps/?business_id={id}"
-        ),
+        remove_app_url: remove_app_url(id),
     })
+}
+
+/// Revokes granular tokens at Meta before their secrets go, as Meta's Conversions API guide
+/// asks; what Meta refused is reported, and offboarding goes on.
+async fn revoke_minted(ports: &Ports, minted: &[MintedToken]) -> Result<Vec<String>> {
+    if minted.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut refused = Vec::new();
+    for token in minted {
+        let Some(secret) = ports
+            .vault
+            .token(&token.secret.name, Some(&token.secret.version))
+            .await?
+        else {
+            continue;
+        };
+        if let Err(err) = ports.graph.revoke(&secret.access_token).await {
+            tracing::warn!(token_id = %token.token_id, graph_code = err.code, "Meta did not revoke a granular token");
+            refused.push(format!(
+                "{} (code {})",
+                token.token_id,
+                err.code.unwrap_or_default()
+            ));
+        }
+    }
+    let mut steps = vec![format!(
+        "revoked {} of {} granular token(s) at Meta",
+        minted.len() - refused.len(),
+        minted.len()
+    )];
+    if !refused.is_empty() {
+        steps.push(format!("Meta did not revoke: {}", refused.join(", ")));
+    }
+    Ok(steps)
+}
+
+/// Offboards one dataset: the granular tokens that reach it are revoked and deleted and its
+/// item removed; the client stays active.
+pub async fn offboard_dataset(
+    ports: &Ports,
+    id: &ClientBusinessId,
+    dataset_id: &str,
+    reason: &str,
+) -> Result<OffboardReport> {
+    clients::load_usable(ports, id).await?;
+    let reaching: Vec<MintedToken> = ports
+        .store
+        .minted_tokens(id)
+        .await?
+        .into_iter()
+        .filter(|t| t.assets.iter().any(|a| a == dataset_id))
+        .collect();
+    let mut steps = revoke_minted(ports, &reaching).await?;
+    for token in &reaching {
+        ports.vault.force_delete(&token.secret.name).await?;
+        ports.store.delete_minted_token(id, &token.token_id).await?;
+    }
+    if !reaching.is_empty() {
+        steps.push(format!("deleted {} granular token(s)", reaching.len()));
+    }
+    if ports
+        .store
+        .write_datasets(id, &[], &[dataset_id.to_owned()])
+        .await?
+        .is_err()
+    {
+        return Err(Error::ClientOffboarded);
+    }
+    steps.push(format!("removed the dataset {dataset_id} ({reason})"));
+    tracing::info!(client_business_id = %id, dataset_id, reason, "dataset offboarded");
+    Ok(OffboardReport {
+        client_business_id: id.clone(),
+        status: "active",
+        steps,
+        remove_app_url: remove_app_url(id),
+    })
+}
+
+fn remove_app_url(id: &ClientBusinessId) -> String {
+    format!("https://business.facebook.com/latest/settings/connected_apps/?business_id={id}")
 }
 
 /// Deletes every secret and item a client holds; the steps it took. Run at offboarding and

@@ -208,8 +208,22 @@ async fn offboarding_twice_gives_the_same_state_and_one_event() {
     let fakes = Fakes::new();
     let ports = fakes.ports();
     let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
-    offboard(&ports, &id, "partner_request").await.unwrap();
-    let again = offboard(&ports, &id, "partner_request").await.unwrap();
+    offboard(
+        &ports,
+        &id,
+        "partner_request",
+        crate::offboarding::Initiator::Partner,
+    )
+    .await
+    .unwrap();
+    let again = offboard(
+        &ports,
+        &id,
+        "partner_request",
+        crate::offboarding::Initiator::Partner,
+    )
+    .await
+    .unwrap();
     assert!(again.steps[0].starts_with("already offboarded"));
     let events = fakes.store.read(|s| {
         s.events
@@ -290,4 +304,106 @@ async fn a_crash_at_any_point_of_a_delivery_loses_no_uninstall() {
         at += 1;
     }
     assert!(at > 5);
+}
+
+async fn mint(ports: &Ports, id: &ClientBusinessId, assets: &[&str]) -> String {
+    use secrecy::ExposeSecret;
+    let request = crate::tokens::MintRequest::new(
+        vec!["ads_management".into()],
+        assets.iter().map(|a| a.to_string()).collect(),
+        false,
+        false,
+    )
+    .unwrap();
+    crate::tokens::granular(ports, id, request)
+        .await
+        .unwrap()
+        .access_token
+        .expose_secret()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn partner_offboarding_revokes_the_granular_tokens_first_and_reports_refusals() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let first = mint(&ports, &id, &["10"]).await;
+    let second = mint(&ports, &id, &["11"]).await;
+    fakes
+        .graph
+        .fail(Call::Revoke, crate::model::GraphError::meta(500, 2, None));
+    let report = offboard(&ports, &id, "contract_ended", Initiator::Partner)
+        .await
+        .unwrap();
+    assert!(
+        report
+            .steps
+            .iter()
+            .any(|s| s == "revoked 1 of 2 granular token(s) at Meta"),
+        "{:?}",
+        report.steps
+    );
+    assert!(
+        report
+            .steps
+            .iter()
+            .any(|s| s.starts_with("Meta did not revoke"))
+    );
+    let dead = [first, second]
+        .iter()
+        .filter(|t| !fakes.graph.is_valid(t))
+        .count();
+    assert_eq!(dead, 1, "the one Meta accepted is dead");
+    assert_eq!(leftovers(&fakes, &ports, &id), (vec![], 0));
+    assert!(report.remove_app_url.ends_with("business_id=100"));
+}
+
+#[tokio::test]
+async fn a_client_initiated_offboarding_revokes_nothing() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    mint(&ports, &id, &[]).await;
+    offboard(&ports, &id, "client_uninstalled", Initiator::Client)
+        .await
+        .unwrap();
+    assert_eq!(fakes.graph.count(Call::Revoke), 0);
+    assert_eq!(leftovers(&fakes, &ports, &id), (vec![], 0));
+}
+
+#[tokio::test]
+async fn offboarding_one_dataset_revokes_its_tokens_and_keeps_the_client() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    fakes.graph.set_pixels("100", &["10", "11"], &[]);
+    crate::datasets::lookup(&ports, &id, false, crate::tokens::Recovery::NotHere)
+        .await
+        .unwrap();
+    let reaching = mint(&ports, &id, &["10"]).await;
+    let other = mint(&ports, &id, &["11"]).await;
+    let report = offboard_dataset(&ports, &id, "10", "pixel_retired")
+        .await
+        .unwrap();
+    assert_eq!(report.status, "active");
+    assert!(!fakes.graph.is_valid(&reaching));
+    assert!(fakes.graph.is_valid(&other));
+    let (datasets, minted) = fakes.store.read(|s| {
+        (
+            s.datasets
+                .keys()
+                .map(|(_, d)| d.clone())
+                .collect::<Vec<_>>(),
+            s.minted.len(),
+        )
+    });
+    assert_eq!(datasets, vec!["11".to_owned()]);
+    assert_eq!(minted, 1);
+    assert_eq!(status(&fakes, &id), ClientStatus::Active);
+    assert_eq!(
+        fakes.vault.names().len(),
+        2,
+        "the client's own and the other token's"
+    );
 }

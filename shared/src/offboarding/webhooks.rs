@@ -255,7 +255,7 @@ async fn apply(ports: &Ports, change: &WebhookChange, recovery: Recovery) -> Res
             Ok(ChangeStatus::Stale)
         }
         UNINSTALL => {
-            offboard(ports, id, "client_uninstalled").await?;
+            offboard(ports, id, "client_uninstalled", super::Initiator::Client).await?;
             Ok(ChangeStatus::Applied)
         }
         UPDATE if client.status == ClientStatus::Active => {

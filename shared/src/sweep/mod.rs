@@ -152,7 +152,7 @@ async fn client_work(ports: &Ports, client: Client) -> Result<Outcome> {
                 .offboard_reason
                 .clone()
                 .unwrap_or_else(|| "offboarding_resumed".into());
-            offboarding::offboard(ports, id, &reason).await?;
+            offboarding::offboard(ports, id, &reason, offboarding::Initiator::Partner).await?;
             return Ok(Outcome::OffboardingFinished);
         }
         ClientStatus::Offboarded => {

@@ -144,9 +144,14 @@ async fn the_sweep_marks_dead_tokens_refreshes_expiring_ones_and_cleans_offboard
     fakes
         .graph
         .expire_at(secret(&expiring).access_token.expose_secret(), now + 3600);
-    crate::offboarding::offboard(&ports, &gone, "done")
-        .await
-        .unwrap();
+    crate::offboarding::offboard(
+        &ports,
+        &gone,
+        "done",
+        crate::offboarding::Initiator::Partner,
+    )
+    .await
+    .unwrap();
     // A writer in flight wrote a secret after the offboarding ended.
     ports
         .vault

@@ -35,12 +35,26 @@ where
         let (result, paused) = fakes
             .interleaver
             .interleave(at, flow(fakes.clone(), ports.clone()), || async {
-                offboard(&ports, &id, "partner_request").await.unwrap();
+                offboard(
+                    &ports,
+                    &id,
+                    "partner_request",
+                    crate::offboarding::Initiator::Partner,
+                )
+                .await
+                .unwrap();
             })
             .await;
         if paused.is_none() {
             // The flow ran to its end undisturbed; offboarding after it removes it all too.
-            offboard(&ports, &id, "partner_request").await.unwrap();
+            offboard(
+                &ports,
+                &id,
+                "partner_request",
+                crate::offboarding::Initiator::Partner,
+            )
+            .await
+            .unwrap();
         }
         let (secrets, items) = leftovers(&fakes, &ports, &id);
         assert!(
@@ -233,7 +247,9 @@ async fn each_error_type_comes_from_its_cause() {
             .error_type(),
         "NeedsReconnect"
     );
-    offboard(&ports, &id, "done").await.unwrap();
+    offboard(&ports, &id, "done", crate::offboarding::Initiator::Partner)
+        .await
+        .unwrap();
     assert_eq!(
         client_token(&ports, &id, false)
             .await

@@ -483,6 +483,22 @@ impl MintedTokenStore for DynamoStore {
         ];
         self.transact(writes, "recording a minted token").await
     }
+
+    async fn minted_tokens(&self, id: &ClientBusinessId) -> Result<Vec<MintedToken>> {
+        self.query_prefix(client_pk(id), TOKEN, "reading minted tokens")
+            .await?
+            .into_iter()
+            .map(|attrs| body_of(attrs, "minted token"))
+            .collect()
+    }
+
+    async fn delete_minted_token(&self, id: &ClientBusinessId, token_id: &str) -> Result<()> {
+        self.delete_all(
+            vec![(client_pk(id), format!("{TOKEN}{token_id}"))],
+            "forgetting a minted token",
+        )
+        .await
+    }
 }
 
 #[async_trait]
