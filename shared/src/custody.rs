@@ -5,7 +5,7 @@
 use std::future::Future;
 
 use crate::error::Result;
-use crate::model::{ClientBusinessId, PendingPurpose, PendingSecret, TokenSecret};
+use crate::model::{Owner, PendingPurpose, PendingSecret, TokenSecret};
 use crate::ports::{Ports, StoredSecret};
 
 /// The sweep adopts or deletes a secret its writer did not record within this time.
@@ -16,7 +16,7 @@ pub const PENDING_GRACE_SECS: i64 = 15 * 60;
 /// when the record was refused: then the secret is already deleted again.
 pub async fn keep<F, Fut>(
     ports: &Ports,
-    owner: &ClientBusinessId,
+    owner: &Owner,
     name: &str,
     purpose: PendingPurpose,
     secret: &TokenSecret,
@@ -39,7 +39,7 @@ where
     if record(stored.clone(), pending.clone()).await? {
         return Ok(Some(stored));
     }
-    tracing::info!(client_business_id = %owner, "the client left while a token was stored: deleting it");
+    tracing::info!(owner = %owner, "the client left while a token was stored: deleting it");
     ports.vault.force_delete(name).await?;
     ports.store.delete_pending(&pending).await?;
     Ok(None)

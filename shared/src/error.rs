@@ -44,8 +44,10 @@ pub enum Error {
     OffboardingInProgress,
     #[error("{0}")]
     NeedsReconnect(String),
-    #[error("Meta refused the permission or the asset (code {code}): the client must grant it")]
-    PermissionDenied { code: i64 },
+    #[error(
+        "Meta refused the permission or the asset (code {code}: {message}): the client must grant it"
+    )]
+    PermissionDenied { code: i64, message: String },
     #[error("{0}")]
     PartnerCredentials(String),
     #[error("Meta is throttling calls: {}", retry_hint(*.retry_after_secs))]

@@ -10,8 +10,9 @@ use url::Url;
 use crate::error::Result;
 use crate::model::{
     Client, ClientBusinessId, Dataset, DebugToken, Deletion, Event, ExchangedToken, GraphError,
-    MeBusiness, MintParams, MintedToken, OnboardingResult, Ownership, PartnerRef, PendingSecret,
-    Pixel, Session, SessionState, SystemUserId, TokenSecret, WebhookChange,
+    MeBusiness, MintParams, MintedToken, OnboardingResult, Owner, Ownership, PageInfo, PageToken,
+    PartnerRef, PendingSecret, Pixel, Session, SessionState, SystemUserId, TokenSecret,
+    WebhookChange,
 };
 
 /// Why a conditional write did not happen.
@@ -126,14 +127,26 @@ pub trait MintedTokenStore: Send + Sync {
 }
 
 #[async_trait]
+pub trait PageStore: Send + Sync {
+    async fn page(&self, owner: &Owner, page_id: &str) -> Result<Option<PageToken>>;
+    async fn pages(&self, owner: &Owner) -> Result<Vec<PageToken>>;
+    /// Records a page token and clears its pending marker; for a client, only while it is
+    /// `active` (the fence).
+    async fn put_page(
+        &self,
+        owner: &Owner,
+        page: &PageToken,
+        pending: &PendingSecret,
+    ) -> Result<Result<(), Conflict>>;
+    /// Forgets a page token (its secret is deleted by the caller).
+    async fn delete_page(&self, owner: &Owner, page_id: &str) -> Result<()>;
+}
+
+#[async_trait]
 pub trait PendingStore: Send + Sync {
     /// Written before the secret it names is created.
     async fn put_pending(&self, pending: &PendingSecret) -> Result<()>;
-    async fn pending(
-        &self,
-        owner: &ClientBusinessId,
-        secret_name: &str,
-    ) -> Result<Option<PendingSecret>>;
+    async fn pending(&self, owner: &Owner, secret_name: &str) -> Result<Option<PendingSecret>>;
     async fn delete_pending(&self, pending: &PendingSecret) -> Result<()>;
 }
 
@@ -172,10 +185,7 @@ pub const DUE_SHARDS: u8 = 8;
 pub enum DueKey {
     Client(ClientBusinessId),
     Webhook(String),
-    Pending {
-        owner: ClientBusinessId,
-        secret_name: String,
-    },
+    Pending { owner: Owner, secret_name: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -200,6 +210,7 @@ pub trait Store:
     + ClientStore
     + DatasetStore
     + MintedTokenStore
+    + PageStore
     + PendingStore
     + ClientItems
     + EventStore
@@ -214,6 +225,7 @@ impl<T> Store for T where
         + ClientStore
         + DatasetStore
         + MintedTokenStore
+        + PageStore
         + PendingStore
         + ClientItems
         + EventStore
@@ -277,6 +289,15 @@ pub trait Graph: Send + Sync {
     ) -> Result<SecretString, GraphError>;
     /// A fresh 60-day token for `token` (`fb_exchange_token`).
     async fn refresh_token(&self, token: &SecretString) -> Result<ExchangedToken, GraphError>;
+    /// A stable page token (`GET /{page}?fields=access_token`) with a token that has a role on
+    /// the page.
+    async fn page_token(
+        &self,
+        page_id: &str,
+        token: &SecretString,
+    ) -> Result<SecretString, GraphError>;
+    /// The pages a token has a role on (`GET /me/accounts`, all pages), without their tokens.
+    async fn pages(&self, token: &SecretString) -> Result<Vec<PageInfo>, GraphError>;
     /// Revokes a token at Meta (`/oauth/revoke`, the one call that carries a token in its URL).
     async fn revoke(&self, token: &SecretString) -> Result<(), GraphError>;
     /// Ends an On-Behalf-Of relationship.

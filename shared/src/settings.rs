@@ -5,7 +5,7 @@ use url::Url;
 
 use crate::app_secrets::AppSecrets;
 use crate::config::Config;
-use crate::model::{AppId, ClientBusinessId};
+use crate::model::{AppId, ClientBusinessId, Owner};
 
 /// Secret names under `SECRET_PREFIX` (DESIGN section 3).
 #[derive(Clone, Debug)]
@@ -27,6 +27,13 @@ impl SecretNames {
     }
     pub fn minted(&self, client: &ClientBusinessId, token_id: &str) -> String {
         format!("{}tokens/{token_id}", self.client_prefix(client))
+    }
+    /// A stable page token's secret.
+    pub fn page(&self, owner: &Owner, page_id: &str) -> String {
+        match owner {
+            Owner::Client(id) => format!("{}pages/{page_id}", self.client_prefix(id)),
+            Owner::Partner => format!("{}/partner/pages/{page_id}", self.prefix),
+        }
     }
     pub fn partner_system_user(&self) -> String {
         format!("{}/partner/system-user", self.prefix)

@@ -4,7 +4,7 @@ use lambda_http::lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::Deserialize;
 use serde_json::Value;
 use shared::lambda::invoke::{self, Payload};
-use shared::model::ClientBusinessId;
+use shared::model::{ClientBusinessId, Owner};
 use shared::tokens::{self, MintRequest};
 use shared::{Error, Ports, Result, sweep};
 
@@ -42,6 +42,13 @@ enum Invocation {
     Sweep {
         max_items: usize,
     },
+    Page {
+        owner: Owner,
+        page_id: String,
+    },
+    Pages {
+        owner: Owner,
+    },
 }
 
 fn not_yet(what: &str) -> Error {
@@ -52,11 +59,50 @@ impl TryFrom<Fields> for Invocation {
     type Error = Error;
 
     fn try_from(f: Fields) -> Result<Self> {
-        if f.page_id.is_some() {
-            return Err(not_yet("page tokens"));
-        }
-        if f.owner.is_some() || f.system_user_id.is_some() {
+        if f.system_user_id.is_some() {
             return Err(not_yet("the partner's own system user"));
+        }
+        let owner = match (f.owner.as_deref(), f.client_business_id.as_deref()) {
+            (Some("partner"), None) => Some(Owner::Partner),
+            (Some("partner"), Some(_)) => {
+                return Err(Error::InvalidRequest(
+                    "owner partner takes no client_business_id".into(),
+                ));
+            }
+            (Some(_), _) => return Err(Error::InvalidRequest("owner must be partner".into())),
+            (None, Some(raw)) => Some(Owner::Client(ClientBusinessId::parse(raw)?)),
+            (None, None) => None,
+        };
+        let no_token_fields = f.scope.is_none()
+            && f.assets.is_none()
+            && f.expires_in_60_days.is_none()
+            && f.force_refresh.is_none()
+            && f.max_items.is_none();
+        if let Some(raw) = &f.page_id {
+            let owner = owner.ok_or_else(|| {
+                Error::InvalidRequest("page_id needs client_business_id or owner".into())
+            })?;
+            if f.action.is_some() || !no_token_fields {
+                return Err(Error::InvalidRequest(
+                    "a page token request takes only page_id and its owner".into(),
+                ));
+            }
+            return Ok(Self::Page {
+                owner,
+                page_id: tokens::parse_page_id(raw)?,
+            });
+        }
+        if f.action.as_deref() == Some("pages") {
+            let owner = owner.ok_or_else(|| {
+                Error::InvalidRequest("pages needs client_business_id or owner".into())
+            })?;
+            if !no_token_fields {
+                return Err(Error::InvalidRequest("pages takes only its owner".into()));
+            }
+            return Ok(Self::Pages { owner });
+        }
+        if owner == Some(Owner::Partner) {
+            return Err(not_yet("the partner's own token"));
         }
         if let Some(action) = f.action {
             let alone = f.client_business_id.is_none()
@@ -74,7 +120,7 @@ impl TryFrom<Fields> for Invocation {
                 "sweep" => Err(Error::InvalidRequest(
                     "the sweep takes only max_items".into(),
                 )),
-                "pages" | "partner.provision" | "partner.rotate" => Err(not_yet(&action)),
+                "partner.provision" | "partner.rotate" => Err(not_yet(&action)),
                 _ => Err(Error::InvalidRequest(
                     "action must be sweep, pages, partner.provision or partner.rotate".into(),
                 )),
@@ -110,6 +156,13 @@ impl TryFrom<Fields> for Invocation {
     }
 }
 
+/// The client, if any, goes on the invocation's span.
+fn record_owner(owner: &Owner) {
+    if let Owner::Client(id) = owner {
+        tracing::Span::current().record("client_business_id", id.as_str());
+    }
+}
+
 impl App {
     pub async fn handle(&self, event: LambdaEvent<Payload>) -> Result<Value, Diagnostic> {
         invoke::run(&event.context, self.dispatch(event.payload)).await
@@ -129,6 +182,17 @@ impl App {
             Invocation::Granular { id, request } => {
                 tracing::Span::current().record("client_business_id", id.as_str());
                 tokens::granular(&self.ports, &id, request).await?
+            }
+            Invocation::Page { owner, page_id } => {
+                record_owner(&owner);
+                let answer = tokens::page_token(&self.ports, &owner, &page_id).await?;
+                tracing::info!(kind = answer.kind, "token handed out");
+                return Ok(serde_json::to_value(answer).expect("answers serialize"));
+            }
+            Invocation::Pages { owner } => {
+                record_owner(&owner);
+                let pages = tokens::pages(&self.ports, &owner).await?;
+                return Ok(serde_json::json!({ "pages": pages }));
             }
         };
         tracing::info!(kind = answer.kind, "token handed out");
@@ -162,6 +226,17 @@ mod tests {
             parse(r#"{"action":"sweep","max_items":5}"#).unwrap(),
             Invocation::Sweep { max_items: 5 }
         );
+        assert_eq!(
+            parse(r#"{"owner":"partner","page_id":"7"}"#).unwrap(),
+            Invocation::Page {
+                owner: Owner::Partner,
+                page_id: "7".into()
+            }
+        );
+        assert!(matches!(
+            parse(r#"{"action":"pages","client_business_id":"1"}"#),
+            Ok(Invocation::Pages { .. })
+        ));
         for bad in [
             r#"{}"#,
             r#"{"client_business_id":"1","typo":1}"#,
@@ -169,8 +244,12 @@ mod tests {
             r#"{"client_business_id":"1","assets":["2"]}"#,
             r#"{"action":"sweep","client_business_id":"1"}"#,
             r#"{"action":"explode"}"#,
-            r#"{"client_business_id":"1","page_id":"2"}"#,
+            r#"{"client_business_id":"1","page_id":"x"}"#,
+            r#"{"client_business_id":"1","page_id":"2","scope":["a"]}"#,
+            r#"{"page_id":"2"}"#,
             r#"{"owner":"partner"}"#,
+            r#"{"owner":"someone","page_id":"2"}"#,
+            r#"{"owner":"partner","client_business_id":"1","page_id":"2"}"#,
             r#"[]"#,
         ] {
             let err = parse(bad).unwrap_err();

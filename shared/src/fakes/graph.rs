@@ -23,6 +23,8 @@ pub enum Call {
     Mint,
     Refresh,
     Revoke,
+    PageToken,
+    Pages,
     RemoveManagedBusiness,
 }
 
@@ -45,6 +47,8 @@ struct State {
     /// business -> its current BISU, what `fetch_only` returns.
     bisu: HashMap<ClientBusinessId, String>,
     pixels: HashMap<(ClientBusinessId, bool), Vec<Pixel>>,
+    /// page id -> the business whose system user has a role on it (`None`: the partner's).
+    pages: HashMap<String, Option<ClientBusinessId>>,
     faults: VecDeque<(Call, GraphError)>,
     calls: Vec<Call>,
     minted: usize,
@@ -135,6 +139,25 @@ impl FakeGraph {
             .insert((id.clone(), true), owned.iter().map(|p| pixel(p)).collect());
         s.pixels
             .insert((id, false), shared.iter().map(|p| pixel(p)).collect());
+    }
+
+    /// Gives the business's system user a role on a page.
+    pub fn add_page(&self, business: &str, page_id: &str) {
+        let id = ClientBusinessId::parse(business).expect("digits");
+        self.state
+            .lock()
+            .unwrap()
+            .pages
+            .insert(page_id.to_owned(), Some(id));
+    }
+
+    /// Gives the partner's own system user a role on a page.
+    pub fn add_partner_page(&self, page_id: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .pages
+            .insert(page_id.to_owned(), None);
     }
 
     /// Every token of the business dies, as after an uninstall.
@@ -336,6 +359,47 @@ impl Graph for FakeGraph {
         self.valid(token)?;
         self.invalidate(token.expose_secret());
         Ok(())
+    }
+
+    async fn page_token(
+        &self,
+        page_id: &str,
+        token: &SecretString,
+    ) -> Result<SecretString, GraphError> {
+        self.enter(Call::PageToken).await?;
+        let caller = self.valid(token)?;
+        let mut s = self.state.lock().unwrap();
+        if s.pages.get(page_id) != Some(&caller.business) {
+            return Err(GraphError::meta(403, 200, None));
+        }
+        let page_token = format!("EAAfakepage{page_id}");
+        s.tokens.insert(
+            page_token.clone(),
+            FakeToken {
+                scopes: vec![],
+                granular: vec![],
+                ..caller
+            },
+        );
+        Ok(SecretString::from(page_token))
+    }
+
+    async fn pages(&self, token: &SecretString) -> Result<Vec<crate::model::PageInfo>, GraphError> {
+        self.enter(Call::Pages).await?;
+        let caller = self.valid(token)?;
+        let s = self.state.lock().unwrap();
+        let mut pages: Vec<_> = s
+            .pages
+            .iter()
+            .filter(|(_, b)| **b == caller.business)
+            .map(|(id, _)| crate::model::PageInfo {
+                id: id.clone(),
+                name: Some(format!("Page {id}")),
+                tasks: vec!["MANAGE".into()],
+            })
+            .collect();
+        pages.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(pages)
     }
 
     async fn remove_managed_business(

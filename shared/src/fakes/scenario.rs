@@ -122,7 +122,10 @@ pub fn leftovers(fakes: &Fakes, ports: &Ports, id: &ClientBusinessId) -> (Vec<St
     let items = fakes.store.read(|s| {
         s.datasets.keys().filter(|(o, _)| o == id).count()
             + s.minted.keys().filter(|(o, _)| o == id).count()
-            + s.pending.keys().filter(|(o, _)| o == id).count()
+            + s.pending
+                .keys()
+                .filter(|(o, _)| *o == crate::model::Owner::Client(id.clone()))
+                .count()
     });
     (secrets, items)
 }

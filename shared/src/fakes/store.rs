@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex};
 use super::Interleaver;
 use crate::error::{Error, Result};
 use crate::model::{
-    Client, ClientBusinessId, ClientStatus, Dataset, Deletion, Event, MintedToken, PartnerRef,
-    PendingSecret, Session, SessionState, SessionStatus, SystemUserId, WebhookChange,
+    Client, ClientBusinessId, ClientStatus, Dataset, Deletion, Event, MintedToken, Owner,
+    PageToken, PartnerRef, PendingSecret, Session, SessionState, SessionStatus, SystemUserId,
+    WebhookChange,
 };
 use crate::ports::{
     Also, ClientItems, ClientStore, Conflict, DatasetStore, DeletionStore, DueEntry, DueKey,
-    DueQueue, EventStore, MintedTokenStore, PendingStore, SessionStore, WebhookStore,
+    DueQueue, EventStore, MintedTokenStore, PageStore, PendingStore, SessionStore, WebhookStore,
 };
 
 #[derive(Default)]
@@ -23,7 +24,8 @@ pub struct State {
     pub clients: BTreeMap<ClientBusinessId, Client>,
     pub datasets: BTreeMap<(ClientBusinessId, String), Dataset>,
     pub minted: BTreeMap<(ClientBusinessId, String), MintedToken>,
-    pub pending: BTreeMap<(ClientBusinessId, String), PendingSecret>,
+    pub pending: BTreeMap<(Owner, String), PendingSecret>,
+    pub pages: BTreeMap<(Owner, String), PageToken>,
     pub refs: BTreeSet<(String, ClientBusinessId)>,
     pub users: BTreeSet<(SystemUserId, ClientBusinessId)>,
     pub events: Vec<Event>,
@@ -297,6 +299,47 @@ impl MintedTokenStore for MemoryStore {
 }
 
 #[async_trait]
+impl PageStore for MemoryStore {
+    async fn page(&self, owner: &Owner, page_id: &str) -> Result<Option<PageToken>> {
+        let s = self.enter("store.page").await?;
+        Ok(s.pages.get(&(owner.clone(), page_id.to_owned())).cloned())
+    }
+
+    async fn pages(&self, owner: &Owner) -> Result<Vec<PageToken>> {
+        let s = self.enter("store.pages").await?;
+        Ok(s.pages
+            .iter()
+            .filter(|((o, _), _)| o == owner)
+            .map(|(_, p)| p.clone())
+            .collect())
+    }
+
+    async fn put_page(
+        &self,
+        owner: &Owner,
+        page: &PageToken,
+        pending: &PendingSecret,
+    ) -> Result<Result<(), Conflict>> {
+        let mut s = self.enter("store.put_page").await?;
+        if let Owner::Client(id) = owner
+            && !is_active(&s, id)
+        {
+            return Ok(Err(Conflict::Stale));
+        }
+        s.pages
+            .insert((owner.clone(), page.page_id.clone()), page.clone());
+        clear_pending(&mut s, pending);
+        Ok(Ok(()))
+    }
+
+    async fn delete_page(&self, owner: &Owner, page_id: &str) -> Result<()> {
+        let mut s = self.enter("store.delete_page").await?;
+        s.pages.remove(&(owner.clone(), page_id.to_owned()));
+        Ok(())
+    }
+}
+
+#[async_trait]
 impl PendingStore for MemoryStore {
     async fn put_pending(&self, pending: &PendingSecret) -> Result<()> {
         let mut s = self.enter("store.put_pending").await?;
@@ -312,11 +355,7 @@ impl PendingStore for MemoryStore {
         Ok(())
     }
 
-    async fn pending(
-        &self,
-        owner: &ClientBusinessId,
-        secret_name: &str,
-    ) -> Result<Option<PendingSecret>> {
+    async fn pending(&self, owner: &Owner, secret_name: &str) -> Result<Option<PendingSecret>> {
         let s = self.enter("store.pending").await?;
         Ok(s.pending
             .get(&(owner.clone(), secret_name.to_owned()))
@@ -334,13 +373,16 @@ impl PendingStore for MemoryStore {
 impl ClientItems for MemoryStore {
     async fn delete_client_items(&self, id: &ClientBusinessId) -> Result<usize> {
         let mut s = self.enter("store.delete_client_items").await?;
-        let before = s.datasets.len() + s.minted.len() + s.pending.len();
+        let count = |s: &State| s.datasets.len() + s.minted.len() + s.pending.len() + s.pages.len();
+        let before = count(&s);
+        let held = Owner::Client(id.clone());
         s.datasets.retain(|(owner, _), _| owner != id);
         s.minted.retain(|(owner, _), _| owner != id);
-        s.pending.retain(|(owner, _), _| owner != id);
+        s.pending.retain(|(owner, _), _| *owner != held);
+        s.pages.retain(|(owner, _), _| *owner != held);
         s.due
-            .retain(|key, _| !matches!(key, DueKey::Pending { owner, .. } if owner == id));
-        Ok(before - (s.datasets.len() + s.minted.len() + s.pending.len()))
+            .retain(|key, _| !matches!(key, DueKey::Pending { owner, .. } if *owner == held));
+        Ok(before - count(&s))
     }
 }
 

@@ -168,7 +168,10 @@ impl GraphError {
             GraphErrorClass::Throttled => Error::Throttled {
                 retry_after_secs: self.retry_after_secs,
             },
-            GraphErrorClass::Permission => Error::PermissionDenied { code },
+            GraphErrorClass::Permission => Error::PermissionDenied {
+                code,
+                message: self.message_or_none(),
+            },
             GraphErrorClass::Transient => Error::UpstreamUnavailable(match &self.network {
                 Some(_) => "Meta's Graph API could not be reached".into(),
                 None => format!(
@@ -178,9 +181,14 @@ impl GraphError {
             }),
             GraphErrorClass::Rejected => Error::UpstreamRejected {
                 code,
-                message: self.message.as_deref().unwrap_or("no message").to_owned(),
+                message: self.message_or_none(),
             },
         }
+    }
+
+    /// Meta's message (redacted), for the caller to read.
+    fn message_or_none(&self) -> String {
+        self.message.as_deref().unwrap_or("no message").to_owned()
     }
 
     /// The code exchange's own reading: a bad parameter there means the code itself is bad.

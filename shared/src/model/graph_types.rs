@@ -97,6 +97,16 @@ pub struct OwnerBusiness {
     pub name: Option<String>,
 }
 
+/// A page a (system) user has a role on, from `GET /me/accounts`; its token is not kept here.
+#[derive(Clone, Debug, Deserialize)]
+pub struct PageInfo {
+    #[serde(deserialize_with = "graph_id")]
+    pub id: String,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub tasks: Vec<String>,
+}
+
 /// The parameters of `POST /{business}/system_user_access_tokens`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MintParams {

@@ -8,6 +8,7 @@ mod event;
 pub mod graph_error;
 pub mod graph_types;
 pub mod ids;
+mod owner;
 mod session;
 mod token;
 mod webhook;
@@ -17,11 +18,14 @@ pub use dataset::{Dataset, Ownership};
 pub use deletion::Deletion;
 pub use event::{Event, EventType, Subject};
 pub use graph_error::{GraphError, GraphErrorClass, Whose};
-pub use graph_types::{DebugToken, ExchangedToken, GranularScope, MeBusiness, MintParams, Pixel};
+pub use graph_types::{
+    DebugToken, ExchangedToken, GranularScope, MeBusiness, MintParams, PageInfo, Pixel,
+};
 pub use ids::{
     AppId, ClientBusinessId, MAX_AUTH_CODE_LEN, Mode, PartnerRef, SessionState, SystemUserId,
     is_digits, parse_auth_code,
 };
+pub use owner::Owner;
 pub use session::{OnboardingResult, Session, SessionStatus};
-pub use token::{MintedToken, PendingPurpose, PendingSecret, TokenAnswer, TokenSecret};
+pub use token::{MintedToken, PageToken, PendingPurpose, PendingSecret, TokenAnswer, TokenSecret};
 pub use webhook::{ChangeStatus, WebhookChange};

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::client::SecretRef;
 use super::ids::{ClientBusinessId, SystemUserId};
+use super::owner::Owner;
 
 /// A token secret's JSON (DESIGN section 3); minted tokens add `assets`.
 #[derive(Clone, Deserialize)]
@@ -74,6 +75,16 @@ pub struct MintedToken {
     pub created_at: i64,
 }
 
+/// A stable page token kept for a client or the partner; its value is in its secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PageToken {
+    pub page_id: String,
+    pub name: Option<String>,
+    pub tasks: Vec<String>,
+    pub secret: SecretRef,
+    pub obtained_at: i64,
+}
+
 /// What a secret written before its item was meant to become, so the sweep can adopt it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "purpose", rename_all = "snake_case")]
@@ -88,12 +99,18 @@ pub enum PendingPurpose {
         assets: Vec<String>,
         expires_at: Option<i64>,
     },
+    /// A page token: adopted by recording this page.
+    Page {
+        page_id: String,
+        name: Option<String>,
+        tasks: Vec<String>,
+    },
 }
 
 /// Written before a secret is created, deleted in the transaction that records it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PendingSecret {
-    pub owner: ClientBusinessId,
+    pub owner: Owner,
     pub secret_name: String,
     #[serde(flatten)]
     pub purpose: PendingPurpose,

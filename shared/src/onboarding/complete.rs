@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use crate::custody;
 use crate::error::{Error, Result};
 use crate::model::{
-    Client, ClientBusinessId, ClientStatus, DebugToken, Event, EventType, OnboardingResult,
+    Client, ClientBusinessId, ClientStatus, DebugToken, Event, EventType, OnboardingResult, Owner,
     PendingPurpose, SecretRef, Session, SessionState, SessionStatus, SystemUserId, TokenSecret,
     Whose,
 };
@@ -183,7 +183,7 @@ async fn onboard(
     let (id, answer, debug) = (&client_id, &result, &debug);
     let recorded = custody::keep(
         ports,
-        id,
+        &Owner::Client(client_id.clone()),
         &name,
         PendingPurpose::Client,
         &secret,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::clients;
 use crate::error::{Error, Result};
-use crate::model::{ChangeStatus, Client, ClientStatus, Whose};
+use crate::model::{ChangeStatus, Client, ClientStatus, Owner, Whose};
 use crate::offboarding;
 use crate::ports::{DUE_SHARDS, DueEntry, DueKey, Ports};
 use crate::tokens::{self, Recovery, SIXTY_DAYS};
@@ -189,6 +189,7 @@ async fn health_check(ports: &Ports, client: &Client) -> Result<Outcome> {
         clients::mark_needs_reconnect(ports, id, "debug_token reports the token invalid").await?;
         return Ok(Outcome::NeedsReconnect);
     }
+    tokens::check_pages(ports, &Owner::Client(id.clone())).await?;
     let now = ports.clock.now();
     let expires = debug.expiry_epoch().or(secret.expires_at);
     if expires.is_none_or(|at| at - now >= REFRESH_WITHIN) {

@@ -3,7 +3,9 @@
 
 use super::Outcome;
 use crate::error::Result;
-use crate::model::{ClientStatus, MintedToken, PendingPurpose, PendingSecret, SecretRef};
+use crate::model::{
+    ClientStatus, MintedToken, Owner, PageToken, PendingPurpose, PendingSecret, SecretRef,
+};
 use crate::ports::Ports;
 use crate::tokens;
 
@@ -14,18 +16,39 @@ pub async fn adopt_or_delete(ports: &Ports, marker: &PendingSecret) -> Result<Ou
         ports.store.delete_pending(marker).await?;
         return Ok(Outcome::Nothing);
     };
-    let client = ports.store.client(&marker.owner).await?;
-    let active = client
-        .as_ref()
-        .is_some_and(|c| c.status == ClientStatus::Active);
-    let adopted = match (&marker.purpose, &client) {
-        (PendingPurpose::Client, Some(client)) if active && client.secret.name == *name => {
+    let secret = SecretRef {
+        name: name.clone(),
+        version,
+    };
+    if adopt(ports, marker, secret).await? {
+        tracing::info!(owner = %marker.owner, "a secret its writer did not record was adopted");
+        return Ok(Outcome::Adopted);
+    }
+    tracing::info!(owner = %marker.owner, "a secret its writer did not record was deleted");
+    ports.vault.force_delete(name).await?;
+    ports.store.delete_pending(marker).await?;
+    Ok(Outcome::Deleted)
+}
+
+/// Records what the secret was meant for, if its owner still takes it; `false` otherwise.
+async fn adopt(ports: &Ports, marker: &PendingSecret, secret: SecretRef) -> Result<bool> {
+    let client = match &marker.owner {
+        Owner::Client(id) => match ports.store.client(id).await? {
+            Some(client) if client.status == ClientStatus::Active => Some(client),
+            _ => return Ok(false),
+        },
+        Owner::Partner => None,
+    };
+    let now = ports.clock.now();
+    match (&marker.purpose, client) {
+        (PendingPurpose::Client, Some(client)) if client.secret.name == secret.name => {
             let expires_at = ports
                 .vault
-                .token(name, Some(&version))
+                .token(&secret.name, Some(&secret.version))
                 .await?
                 .and_then(|s| s.expires_at);
-            tokens::point_at(ports, &marker.owner, name, &version, expires_at, marker).await?
+            let id = &client.client_business_id;
+            tokens::point_at(ports, id, &secret.name, &secret.version, expires_at, marker).await
         }
         (
             PendingPurpose::Minted {
@@ -34,35 +57,45 @@ pub async fn adopt_or_delete(ports: &Ports, marker: &PendingSecret) -> Result<Ou
                 assets,
                 expires_at,
             },
-            Some(_),
-        ) if active => {
-            let now = ports.clock.now();
+            Some(client),
+        ) => {
             let item = MintedToken {
                 token_id: token_id.clone(),
                 scopes: scopes.clone(),
                 assets: assets.clone(),
                 expires_at: *expires_at,
-                secret: SecretRef {
-                    name: name.clone(),
-                    version,
-                },
+                secret,
                 created_at: marker.created_at,
             };
-            let event = tokens::minted_event(&marker.owner, &item, now);
-            ports
+            let id = &client.client_business_id;
+            let event = tokens::minted_event(id, &item, now);
+            Ok(ports
                 .store
-                .put_minted_token(&marker.owner, &item, &event, marker)
+                .put_minted_token(id, &item, &event, marker)
                 .await?
-                .is_ok()
+                .is_ok())
         }
-        _ => false,
-    };
-    if adopted {
-        tracing::info!(client_business_id = %marker.owner, "a secret its writer did not record was adopted");
-        return Ok(Outcome::Adopted);
+        (
+            PendingPurpose::Page {
+                page_id,
+                name,
+                tasks,
+            },
+            _,
+        ) => {
+            let page = PageToken {
+                page_id: page_id.clone(),
+                name: name.clone(),
+                tasks: tasks.clone(),
+                secret,
+                obtained_at: marker.created_at,
+            };
+            Ok(ports
+                .store
+                .put_page(&marker.owner, &page, marker)
+                .await?
+                .is_ok())
+        }
+        _ => Ok(false),
     }
-    tracing::info!(client_business_id = %marker.owner, "a secret its writer did not record was deleted");
-    ports.vault.force_delete(name).await?;
-    ports.store.delete_pending(marker).await?;
-    Ok(Outcome::Deleted)
 }

@@ -202,3 +202,60 @@ async fn one_failing_client_does_not_stop_the_sweep() {
     assert_eq!(report.claimed, 2);
     assert_eq!((report.failed, report.healthy), (1, 1));
 }
+
+#[tokio::test]
+async fn a_crash_after_each_write_step_of_a_page_token_is_repaired_by_the_sweep() {
+    let mut at = 1;
+    let mut adopted = 0;
+    loop {
+        let fakes = Fakes::new();
+        let ports = fakes.ports();
+        let id = onboard(&fakes, &ports, "100", &["pages_show_list"]).await;
+        fakes.graph.add_page("100", "555");
+        let owner = crate::model::Owner::Client(id);
+        let crashed = fakes
+            .interleaver
+            .crash_before(at, tokens::page_token(&ports, &owner, "555"))
+            .await;
+        adopted += sweep_after_grace(&fakes, &ports).await.secrets_adopted;
+        let page_named = fakes.store.read(|s| s.pages.len());
+        let page_secrets = fakes
+            .vault
+            .names()
+            .iter()
+            .filter(|n| n.contains("/pages/"))
+            .count();
+        assert_eq!(
+            page_named, page_secrets,
+            "a crash before call {at} ({crashed:?}): every page secret is recorded"
+        );
+        assert!(fakes.store.read(|s| s.pending.is_empty()));
+        if crashed.is_none() {
+            break;
+        }
+        at += 1;
+    }
+    assert!(
+        adopted >= 1,
+        "a page secret written but not recorded is adopted"
+    );
+}
+
+#[tokio::test]
+async fn the_health_check_forgets_a_dead_page_token() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["pages_show_list"]).await;
+    fakes.graph.add_page("100", "555");
+    let owner = crate::model::Owner::Client(id.clone());
+    use secrecy::ExposeSecret;
+    let page = tokens::page_token(&ports, &owner, "555").await.unwrap();
+    fakes.graph.invalidate(page.access_token.expose_secret());
+    fakes
+        .clock
+        .advance(ports.settings.health_check_interval_secs + 1);
+    let report = sweep(&ports, 10).await.unwrap();
+    assert_eq!(report.healthy, 1);
+    assert!(fakes.store.read(|s| s.pages.is_empty()));
+    assert!(!fakes.vault.names().iter().any(|n| n.contains("/pages/")));
+}

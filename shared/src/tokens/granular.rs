@@ -7,7 +7,7 @@ use crate::clients;
 use crate::custody;
 use crate::error::{Error, Result};
 use crate::model::{
-    ClientBusinessId, Event, EventType, MintParams, MintedToken, PendingPurpose, SecretRef,
+    ClientBusinessId, Event, EventType, MintParams, MintedToken, Owner, PendingPurpose, SecretRef,
     TokenAnswer, TokenSecret, Whose, is_digits,
 };
 use crate::ports::Ports;
@@ -132,7 +132,8 @@ pub async fn granular(
         assets: request.assets.clone(),
         expires_at: secret.expires_at,
     };
-    let recorded = custody::keep(ports, id, &name, purpose, &secret, |stored, pending| {
+    let owner = Owner::Client(id.clone());
+    let recorded = custody::keep(ports, &owner, &name, purpose, &secret, |stored, pending| {
         let item = MintedToken {
             token_id: token_id.clone(),
             scopes: request.scopes.clone(),

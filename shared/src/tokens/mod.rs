@@ -2,16 +2,18 @@
 //! it, and recovery of a lost BISU. Every record is fenced by the client's status.
 
 mod granular;
+mod pages;
 
 pub(crate) use granular::minted_event;
 pub use granular::{MintRequest, granular};
+pub use pages::{PageAnswer, PageListing, check_pages, page_token, pages, parse_page_id};
 
 use crate::clients;
 use crate::custody;
 use crate::error::{Error, Result};
 use crate::model::{
-    Client, ClientBusinessId, MintParams, PendingPurpose, SecretRef, TokenAnswer, TokenSecret,
-    Whose,
+    Client, ClientBusinessId, MintParams, Owner, PendingPurpose, SecretRef, TokenAnswer,
+    TokenSecret, Whose,
 };
 use crate::partner;
 use crate::ports::{Also, Ports};
@@ -107,7 +109,7 @@ pub async fn replace_client_secret(
     let id = &client.client_business_id;
     let recorded = custody::keep(
         ports,
-        id,
+        &Owner::Client(id.clone()),
         &client.secret.name,
         PendingPurpose::Client,
         secret,

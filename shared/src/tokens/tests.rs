@@ -299,3 +299,89 @@ async fn identical_mint_requests_reuse_the_stored_token() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_page_token_is_derived_once_then_served_without_graph() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["pages_show_list"]).await;
+    fakes.graph.add_page("100", "555");
+    let owner = crate::model::Owner::Client(id.clone());
+    let first = page_token(&ports, &owner, "555").await.unwrap();
+    let again = page_token(&ports, &owner, "555").await.unwrap();
+    use secrecy::ExposeSecret;
+    assert_eq!(
+        first.access_token.expose_secret(),
+        again.access_token.expose_secret()
+    );
+    assert_eq!(fakes.graph.count(Call::PageToken), 1);
+    assert_eq!(first.kind, "page");
+    let listed = pages(&ports, &owner).await.unwrap();
+    assert_eq!(
+        listed,
+        vec![PageListing {
+            id: "555".into(),
+            name: Some("Page 555".into()),
+            tasks: vec!["MANAGE".into()],
+            stored: true
+        }]
+    );
+    assert!(
+        fakes
+            .vault
+            .names()
+            .contains(&ports.settings.names.page(&owner, "555"))
+    );
+}
+
+#[tokio::test]
+async fn a_page_without_a_role_is_refused_and_nothing_is_stored() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["pages_show_list"]).await;
+    let owner = crate::model::Owner::Client(id.clone());
+    let err = page_token(&ports, &owner, "999").await.err().unwrap();
+    assert_eq!(err.error_type(), "PermissionDenied");
+    assert_eq!(leftovers(&fakes, &ports, &id).1, 0);
+    assert_eq!(fakes.vault.names().len(), 1, "only the client's own token");
+    assert_eq!(
+        fakes.store.read(|s| s.clients[&id].status),
+        ClientStatus::Active
+    );
+}
+
+#[tokio::test]
+async fn offboarding_at_every_await_point_of_a_page_token_leaves_nothing() {
+    offboarding_at_every_await_point(0, |fakes, ports| async move {
+        fakes.graph.add_page("100", "555");
+        let owner = crate::model::Owner::Client(ClientBusinessId::parse("100").unwrap());
+        page_token(&ports, &owner, "555").await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_partner_keeps_its_own_page_tokens() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    put_partner_token(&fakes, &ports).await;
+    let owner = crate::model::Owner::Partner;
+    let err = page_token(&ports, &owner, "777").await.err().unwrap();
+    assert_eq!(err.error_type(), "PermissionDenied");
+    assert!(fakes.store.read(|s| s.pages.is_empty()));
+    fakes.graph.add_partner_page("777");
+    let page = page_token(&ports, &owner, "777").await.unwrap();
+    assert_eq!(page.client_business_id, None);
+    page_token(&ports, &owner, "777").await.unwrap();
+    assert_eq!(
+        fakes.graph.count(Call::PageToken),
+        2,
+        "the refusal and one derivation"
+    );
+    assert!(
+        fakes
+            .vault
+            .names()
+            .contains(&"meta-login/test/partner/pages/777".to_owned())
+    );
+}

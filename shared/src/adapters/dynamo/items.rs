@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::clock::rfc3339;
 use crate::error::{Error, Result};
 use crate::model::{
-    ClientBusinessId, Event, EventType, PartnerRef, SessionState, Subject, SystemUserId,
+    ClientBusinessId, Event, EventType, Owner, PartnerRef, SessionState, Subject, SystemUserId,
 };
 use crate::ports::{DUE_SHARDS, DueKey};
 
@@ -31,6 +31,14 @@ const EVENT_TTL_SECS: i64 = 400 * 24 * 3600;
 pub fn client_pk(id: &ClientBusinessId) -> String {
     format!("CLIENT#{id}")
 }
+/// The partition of what a client or the partner holds.
+pub fn owner_pk(owner: &Owner) -> String {
+    match owner {
+        Owner::Client(id) => client_pk(id),
+        Owner::Partner => PARTNER_PK.to_owned(),
+    }
+}
+pub const PARTNER_PK: &str = "PARTNER";
 pub fn session_pk(state: &SessionState) -> String {
     format!("SESSION#{}", state.expose())
 }
@@ -61,7 +69,7 @@ pub fn due_item_key(key: &DueKey) -> (String, String) {
     match key {
         DueKey::Client(id) => (client_pk(id), CLIENT_SK.into()),
         DueKey::Webhook(hash) => (webhook_pk(hash), WEBHOOK_SK.into()),
-        DueKey::Pending { owner, secret_name } => (client_pk(owner), pending_sk(secret_name)),
+        DueKey::Pending { owner, secret_name } => (owner_pk(owner), pending_sk(secret_name)),
     }
 }
 
@@ -70,9 +78,15 @@ pub fn due_key_of(pk: &str, sk: &str) -> Option<DueKey> {
     if let Some(hash) = pk.strip_prefix("WEBHOOK#") {
         return (sk == WEBHOOK_SK).then(|| DueKey::Webhook(hash.to_owned()));
     }
-    let owner = ClientBusinessId::parse(pk.strip_prefix("CLIENT#")?).ok()?;
+    let owner = match pk {
+        PARTNER_PK => Owner::Partner,
+        _ => Owner::Client(ClientBusinessId::parse(pk.strip_prefix("CLIENT#")?).ok()?),
+    };
     if sk == CLIENT_SK {
-        return Some(DueKey::Client(owner));
+        return match owner {
+            Owner::Client(id) => Some(DueKey::Client(id)),
+            Owner::Partner => None,
+        };
     }
     sk.strip_prefix(PENDING).map(|name| DueKey::Pending {
         owner,
@@ -158,7 +172,7 @@ struct EventBody<'a> {
 pub fn event_item(event: &Event) -> Attrs {
     let (pk, client) = match &event.subject {
         Subject::Client(id) => (client_pk(id), Some(id)),
-        Subject::Partner => ("PARTNER".to_owned(), None),
+        Subject::Partner => (PARTNER_PK.to_owned(), None),
     };
     let at = rfc3339(event.at);
     // A random suffix keeps two events of the same instant apart.
@@ -186,8 +200,12 @@ mod tests {
             DueKey::Client(id.clone()),
             DueKey::Webhook("abc".into()),
             DueKey::Pending {
-                owner: id,
+                owner: Owner::Client(id),
                 secret_name: "p/clients/123/bisu".into(),
+            },
+            DueKey::Pending {
+                owner: Owner::Partner,
+                secret_name: "p/partner/pages/9".into(),
             },
         ] {
             let (pk, sk) = due_item_key(&key);

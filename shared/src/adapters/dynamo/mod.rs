@@ -17,12 +17,12 @@ use std::collections::HashMap;
 use crate::clock::rfc3339;
 use crate::error::{Error, Result};
 use crate::model::{
-    Client, ClientBusinessId, ClientStatus, Dataset, Deletion, Event, MintedToken, PendingSecret,
-    Session, SessionState, SessionStatus, SystemUserId, WebhookChange,
+    Client, ClientBusinessId, ClientStatus, Dataset, Deletion, Event, MintedToken, Owner,
+    PageToken, PendingSecret, Session, SessionState, SessionStatus, SystemUserId, WebhookChange,
 };
 use crate::ports::{
     Also, ClientItems, ClientStore, Conflict, DatasetStore, DeletionStore, DueEntry, DueQueue,
-    EventStore, MintedTokenStore, PendingStore, SessionStore, WebhookStore,
+    EventStore, MintedTokenStore, PageStore, PendingStore, SessionStore, WebhookStore,
 };
 use items::*;
 
@@ -272,7 +272,7 @@ impl DynamoStore {
                     writes.push(self.complete_session(state, result));
                 }
                 Also::ClearPending(pending) => writes.push(
-                    self.delete_write(client_pk(&pending.owner), &pending_sk(&pending.secret_name)),
+                    self.delete_write(owner_pk(&pending.owner), &pending_sk(&pending.secret_name)),
                 ),
             }
         }
@@ -479,7 +479,7 @@ impl MintedTokenStore for DynamoStore {
             self.client_is_active(id),
             self.put_write(item.attrs()),
             self.put_write(event_item(event)),
-            self.delete_write(client_pk(&pending.owner), &pending_sk(&pending.secret_name)),
+            self.delete_write(owner_pk(&pending.owner), &pending_sk(&pending.secret_name)),
         ];
         self.transact(writes, "recording a minted token").await
     }
@@ -502,10 +502,57 @@ impl MintedTokenStore for DynamoStore {
 }
 
 #[async_trait]
+impl PageStore for DynamoStore {
+    async fn page(&self, owner: &Owner, page_id: &str) -> Result<Option<PageToken>> {
+        self.get(
+            owner_pk(owner),
+            &format!("{PAGE}{page_id}"),
+            "reading a page token",
+        )
+        .await?
+        .map(|attrs| body_of(attrs, "page token"))
+        .transpose()
+    }
+
+    async fn pages(&self, owner: &Owner) -> Result<Vec<PageToken>> {
+        self.query_prefix(owner_pk(owner), PAGE, "reading page tokens")
+            .await?
+            .into_iter()
+            .map(|attrs| body_of(attrs, "page token"))
+            .collect()
+    }
+
+    async fn put_page(
+        &self,
+        owner: &Owner,
+        page: &PageToken,
+        pending: &PendingSecret,
+    ) -> Result<Result<(), Conflict>> {
+        let item = Item::new(owner_pk(owner), &format!("{PAGE}{}", page.page_id), page);
+        let mut writes = vec![
+            self.put_write(item.attrs()),
+            self.delete_write(owner_pk(&pending.owner), &pending_sk(&pending.secret_name)),
+        ];
+        if let Owner::Client(id) = owner {
+            writes.push(self.client_is_active(id));
+        }
+        self.transact(writes, "recording a page token").await
+    }
+
+    async fn delete_page(&self, owner: &Owner, page_id: &str) -> Result<()> {
+        self.delete_all(
+            vec![(owner_pk(owner), format!("{PAGE}{page_id}"))],
+            "forgetting a page token",
+        )
+        .await
+    }
+}
+
+#[async_trait]
 impl PendingStore for DynamoStore {
     async fn put_pending(&self, pending: &PendingSecret) -> Result<()> {
         let item = Item::new(
-            client_pk(&pending.owner),
+            owner_pk(&pending.owner),
             &pending_sk(&pending.secret_name),
             pending,
         )
@@ -516,13 +563,9 @@ impl PendingStore for DynamoStore {
             .map(drop)
     }
 
-    async fn pending(
-        &self,
-        owner: &ClientBusinessId,
-        secret_name: &str,
-    ) -> Result<Option<PendingSecret>> {
+    async fn pending(&self, owner: &Owner, secret_name: &str) -> Result<Option<PendingSecret>> {
         self.get(
-            client_pk(owner),
+            owner_pk(owner),
             &pending_sk(secret_name),
             "reading a pending secret",
         )
@@ -533,7 +576,7 @@ impl PendingStore for DynamoStore {
 
     async fn delete_pending(&self, pending: &PendingSecret) -> Result<()> {
         self.delete_all(
-            vec![(client_pk(&pending.owner), pending_sk(&pending.secret_name))],
+            vec![(owner_pk(&pending.owner), pending_sk(&pending.secret_name))],
             "clearing a pending secret",
         )
         .await

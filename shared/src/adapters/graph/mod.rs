@@ -16,7 +16,7 @@ use url::Url;
 use crate::model::graph_error::regain_access_secs;
 use crate::model::{
     AppId, ClientBusinessId, DebugToken, ExchangedToken, GraphError, GraphErrorClass, MeBusiness,
-    MintParams, Ownership, Pixel,
+    MintParams, Ownership, PageInfo, Pixel,
 };
 use crate::ports::Graph;
 use crate::signatures::appsecret_proof;
@@ -419,6 +419,34 @@ impl Graph for GraphClient {
         ];
         let url = self.endpoint("oauth/access_token");
         self.send(Method::POST, url, &params, Auth::None, Carry::Form)
+            .await
+    }
+
+    async fn page_token(
+        &self,
+        page_id: &str,
+        token: &SecretString,
+    ) -> Result<SecretString, GraphError> {
+        #[derive(Deserialize)]
+        struct PageAccess {
+            access_token: SecretString,
+        }
+        let page: PageAccess = self
+            .get(
+                page_id,
+                &[("fields", "access_token".into())],
+                Auth::Token(token),
+            )
+            .await?;
+        Ok(page.access_token)
+    }
+
+    async fn pages(&self, token: &SecretString) -> Result<Vec<PageInfo>, GraphError> {
+        let params = [
+            ("fields", "id,name,tasks".to_owned()),
+            ("limit", "100".to_owned()),
+        ];
+        self.get_all_pages("me/accounts", &params, Auth::Token(token))
             .await
     }
 
