@@ -37,6 +37,8 @@ pub struct Config {
     pub secrets_kms_key_id: Option<String>,
     /// How often each active client's token is checked.
     pub health_check_interval: Duration,
+    /// How often the partner system user token is re-minted (and the old one revoked).
+    pub partner_token_rotate_days: u32,
 }
 
 /// What `oauth-callback` needs on top of [`Config`].
@@ -120,6 +122,14 @@ impl Config {
             partner_business_id: get("PARTNER_BUSINESS_ID"),
             signed_request_max_age: seconds("SIGNED_REQUEST_MAX_AGE_SECS", 86400)?,
             secrets_kms_key_id: get("SECRETS_KMS_KEY_ID"),
+            partner_token_rotate_days: match get("PARTNER_TOKEN_ROTATE_DAYS") {
+                None => 30,
+                Some(raw) => raw
+                    .parse()
+                    .ok()
+                    .filter(|days| (1..=59).contains(days))
+                    .ok_or_else(|| invalid("PARTNER_TOKEN_ROTATE_DAYS", "must be 1 to 59 days"))?,
+            },
             health_check_interval: seconds("HEALTH_CHECK_INTERVAL_SECS", 86400).and_then(|d| {
                 (d.as_secs() >= 60)
                     .then_some(d)
@@ -223,6 +233,7 @@ mod tests {
         assert_eq!(config.secret_prefix, "meta-login/dev");
         assert_eq!(config.signed_request_max_age.as_secs(), 86400);
         assert_eq!(config.health_check_interval.as_secs(), 86400);
+        assert_eq!(config.partner_token_rotate_days, 30);
         assert!(
             config.onboarding().is_err(),
             "onboarding settings are required"
@@ -238,6 +249,7 @@ mod tests {
             ("GRAPH_API_BASE_URL", "http://graph.example.com"),
             ("LOGIN_DIALOG_BASE_URL", "http://www.example.com"),
             ("HEALTH_CHECK_INTERVAL_SECS", "5"),
+            ("PARTNER_TOKEN_ROTATE_DAYS", "90"),
             ("REDIRECT_URI", "not a url"),
             ("SECRET_PREFIX", "has space"),
         ] {

@@ -11,8 +11,8 @@ use crate::error::Result;
 use crate::model::{
     Client, ClientBusinessId, Dataset, DebugToken, Deletion, Event, ExchangedToken, GraphError,
     MeBusiness, MintParams, MintedToken, OnboardingResult, Owner, Ownership, PageInfo, PageToken,
-    PartnerRef, PendingSecret, Pixel, Session, SessionState, SystemUserId, TokenSecret,
-    WebhookChange,
+    PartnerRef, PartnerSystemUser, PendingSecret, Pixel, Session, SessionState, SystemUserId,
+    TokenSecret, WebhookChange,
 };
 
 /// Why a conditional write did not happen.
@@ -127,6 +127,20 @@ pub trait MintedTokenStore: Send + Sync {
 }
 
 #[async_trait]
+pub trait PartnerStore: Send + Sync {
+    async fn partner_system_user(&self) -> Result<Option<PartnerSystemUser>>;
+    /// Writes the partner item if the stored one has `expected_version` (`None`: there is
+    /// none), with its event and the pending marker it clears, in one transaction.
+    async fn save_partner_system_user(
+        &self,
+        item: &PartnerSystemUser,
+        expected_version: Option<u64>,
+        event: Option<&Event>,
+        pending: Option<&PendingSecret>,
+    ) -> Result<Result<(), Conflict>>;
+}
+
+#[async_trait]
 pub trait PageStore: Send + Sync {
     async fn page(&self, owner: &Owner, page_id: &str) -> Result<Option<PageToken>>;
     async fn pages(&self, owner: &Owner) -> Result<Vec<PageToken>>;
@@ -185,7 +199,12 @@ pub const DUE_SHARDS: u8 = 8;
 pub enum DueKey {
     Client(ClientBusinessId),
     Webhook(String),
-    Pending { owner: Owner, secret_name: String },
+    Pending {
+        owner: Owner,
+        secret_name: String,
+    },
+    /// The partner's system user: its rotation, or a revocation to retry.
+    Partner,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -211,6 +230,7 @@ pub trait Store:
     + DatasetStore
     + MintedTokenStore
     + PageStore
+    + PartnerStore
     + PendingStore
     + ClientItems
     + EventStore
@@ -226,6 +246,7 @@ impl<T> Store for T where
         + DatasetStore
         + MintedTokenStore
         + PageStore
+        + PartnerStore
         + PendingStore
         + ClientItems
         + EventStore
@@ -298,6 +319,20 @@ pub trait Graph: Send + Sync {
     ) -> Result<SecretString, GraphError>;
     /// The pages a token has a role on (`GET /me/accounts`, all pages), without their tokens.
     async fn pages(&self, token: &SecretString) -> Result<Vec<PageInfo>, GraphError>;
+    /// Installs the app for one of the partner's own system users (`POST /{su}/applications`).
+    async fn install_app(
+        &self,
+        system_user_id: &SystemUserId,
+        token: &SecretString,
+    ) -> Result<(), GraphError>;
+    /// Mints a token for one of the partner's own system users (`POST /{su}/access_tokens`).
+    async fn mint_system_user_token(
+        &self,
+        system_user_id: &SystemUserId,
+        token: &SecretString,
+        scopes: &[String],
+        expires_in_60_days: bool,
+    ) -> Result<SecretString, GraphError>;
     /// Revokes a token at Meta (`/oauth/revoke`, the one call that carries a token in its URL).
     async fn revoke(&self, token: &SecretString) -> Result<(), GraphError>;
     /// Ends an On-Behalf-Of relationship.

@@ -52,6 +52,7 @@ pub struct Settings {
     pub dataset_cache_max_age_secs: i64,
     pub signed_request_max_age_secs: i64,
     pub health_check_interval_secs: i64,
+    pub partner_token_rotate_secs: i64,
     /// Where data-deletion status pages live (offboarding only).
     pub deletion_status_base: Option<String>,
 }
@@ -69,6 +70,7 @@ impl Settings {
             dataset_cache_max_age_secs: config.dataset_cache_max_age.as_secs() as i64,
             signed_request_max_age_secs: config.signed_request_max_age.as_secs() as i64,
             health_check_interval_secs: config.health_check_interval.as_secs() as i64,
+            partner_token_rotate_secs: i64::from(config.partner_token_rotate_days) * 86400,
             deletion_status_base: config.deletion_status_base().ok(),
         }
     }
@@ -87,6 +89,7 @@ impl Settings {
             dataset_cache_max_age_secs: 3600,
             signed_request_max_age_secs: 86400,
             health_check_interval_secs: 86400,
+            partner_token_rotate_secs: 30 * 86400,
             deletion_status_base: Some("https://example.test/meta/data-deletion/".into()),
         }
     }

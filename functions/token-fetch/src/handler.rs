@@ -4,9 +4,9 @@ use lambda_http::lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::Deserialize;
 use serde_json::Value;
 use shared::lambda::invoke::{self, Payload};
-use shared::model::{ClientBusinessId, Owner};
+use shared::model::{ClientBusinessId, Owner, SystemUserId};
 use shared::tokens::{self, MintRequest};
-use shared::{Error, Ports, Result, sweep};
+use shared::{Error, Ports, Result, partner, sweep};
 
 pub struct App {
     pub ports: Ports,
@@ -49,18 +49,73 @@ enum Invocation {
     Pages {
         owner: Owner,
     },
+    PartnerToken,
+    PartnerProvision {
+        system_user_id: SystemUserId,
+        scopes: Vec<String>,
+        expires_in_60_days: bool,
+    },
+    PartnerRotate,
 }
 
-fn not_yet(what: &str) -> Error {
-    Error::InvalidRequest(format!("{what} is not available yet"))
+/// `{"action": "partner.provision", "system_user_id", "scope", "expires_in_60_days"?}`.
+fn provision(f: Fields) -> Result<Invocation> {
+    let alone = f.client_business_id.is_none()
+        && f.owner.is_none()
+        && f.page_id.is_none()
+        && f.assets.is_none()
+        && f.force_refresh.is_none()
+        && f.max_items.is_none();
+    if !alone {
+        return Err(Error::InvalidRequest(
+            "partner.provision takes system_user_id, scope and expires_in_60_days".into(),
+        ));
+    }
+    let raw = f
+        .system_user_id
+        .ok_or_else(|| Error::InvalidRequest("system_user_id is required".into()))?;
+    let scope = f
+        .scope
+        .ok_or_else(|| Error::InvalidRequest("scope is required".into()))?;
+    // The same checks as a granular request's scopes.
+    MintRequest::new(scope.clone(), vec![], false, false)?;
+    Ok(Invocation::PartnerProvision {
+        system_user_id: SystemUserId::parse(&raw)?,
+        scopes: scope,
+        expires_in_60_days: f.expires_in_60_days.unwrap_or(false),
+    })
 }
 
 impl TryFrom<Fields> for Invocation {
     type Error = Error;
 
     fn try_from(f: Fields) -> Result<Self> {
+        match f.action.as_deref() {
+            Some("partner.provision") => return provision(f),
+            Some("partner.rotate") => {
+                return if f.client_business_id.is_none()
+                    && f.owner.is_none()
+                    && f.page_id.is_none()
+                    && f.scope.is_none()
+                    && f.assets.is_none()
+                    && f.system_user_id.is_none()
+                    && f.expires_in_60_days.is_none()
+                    && f.force_refresh.is_none()
+                    && f.max_items.is_none()
+                {
+                    Ok(Self::PartnerRotate)
+                } else {
+                    Err(Error::InvalidRequest(
+                        "partner.rotate takes no other field".into(),
+                    ))
+                };
+            }
+            _ => {}
+        }
         if f.system_user_id.is_some() {
-            return Err(not_yet("the partner's own system user"));
+            return Err(Error::InvalidRequest(
+                "system_user_id goes with partner.provision".into(),
+            ));
         }
         let owner = match (f.owner.as_deref(), f.client_business_id.as_deref()) {
             (Some("partner"), None) => Some(Owner::Partner),
@@ -102,7 +157,13 @@ impl TryFrom<Fields> for Invocation {
             return Ok(Self::Pages { owner });
         }
         if owner == Some(Owner::Partner) {
-            return Err(not_yet("the partner's own token"));
+            return if no_token_fields && f.action.is_none() {
+                Ok(Self::PartnerToken)
+            } else {
+                Err(Error::InvalidRequest(
+                    "owner partner takes only page_id".into(),
+                ))
+            };
         }
         if let Some(action) = f.action {
             let alone = f.client_business_id.is_none()
@@ -120,7 +181,9 @@ impl TryFrom<Fields> for Invocation {
                 "sweep" => Err(Error::InvalidRequest(
                     "the sweep takes only max_items".into(),
                 )),
-                "partner.provision" | "partner.rotate" => Err(not_yet(&action)),
+                "pages" => Err(Error::InvalidRequest(
+                    "pages needs client_business_id or owner".into(),
+                )),
                 _ => Err(Error::InvalidRequest(
                     "action must be sweep, pages, partner.provision or partner.rotate".into(),
                 )),
@@ -189,6 +252,25 @@ impl App {
                 tracing::info!(kind = answer.kind, "token handed out");
                 return Ok(serde_json::to_value(answer).expect("answers serialize"));
             }
+            Invocation::PartnerToken => {
+                let answer = partner::token_answer(&self.ports).await?;
+                tracing::info!(kind = "partner", "token handed out");
+                return Ok(answer);
+            }
+            Invocation::PartnerProvision {
+                system_user_id,
+                scopes,
+                expires_in_60_days,
+            } => {
+                let status =
+                    partner::provision(&self.ports, &system_user_id, &scopes, expires_in_60_days)
+                        .await?;
+                return Ok(serde_json::to_value(status).expect("statuses serialize"));
+            }
+            Invocation::PartnerRotate => {
+                let status = partner::rotate(&self.ports).await?;
+                return Ok(serde_json::to_value(status).expect("statuses serialize"));
+            }
             Invocation::Pages { owner } => {
                 record_owner(&owner);
                 let pages = tokens::pages(&self.ports, &owner).await?;
@@ -237,6 +319,23 @@ mod tests {
             parse(r#"{"action":"pages","client_business_id":"1"}"#),
             Ok(Invocation::Pages { .. })
         ));
+        assert_eq!(
+            parse(r#"{"owner":"partner"}"#).unwrap(),
+            Invocation::PartnerToken
+        );
+        assert_eq!(
+            parse(r#"{"action":"partner.rotate"}"#).unwrap(),
+            Invocation::PartnerRotate
+        );
+        assert!(matches!(
+            parse(
+                r#"{"action":"partner.provision","system_user_id":"9","scope":["business_management"],"expires_in_60_days":true}"#
+            ),
+            Ok(Invocation::PartnerProvision {
+                expires_in_60_days: true,
+                ..
+            })
+        ));
         for bad in [
             r#"{}"#,
             r#"{"client_business_id":"1","typo":1}"#,
@@ -247,7 +346,11 @@ mod tests {
             r#"{"client_business_id":"1","page_id":"x"}"#,
             r#"{"client_business_id":"1","page_id":"2","scope":["a"]}"#,
             r#"{"page_id":"2"}"#,
-            r#"{"owner":"partner"}"#,
+            r#"{"owner":"partner","scope":["a"]}"#,
+            r#"{"action":"partner.provision","scope":["a"]}"#,
+            r#"{"action":"partner.provision","system_user_id":"1"}"#,
+            r#"{"action":"partner.rotate","owner":"partner"}"#,
+            r#"{"system_user_id":"1"}"#,
             r#"{"owner":"someone","page_id":"2"}"#,
             r#"{"owner":"partner","client_business_id":"1","page_id":"2"}"#,
             r#"[]"#,

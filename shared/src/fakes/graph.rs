@@ -23,6 +23,8 @@ pub enum Call {
     Mint,
     Refresh,
     Revoke,
+    InstallApp,
+    MintSystemUserToken,
     PageToken,
     Pages,
     RemoveManagedBusiness,
@@ -359,6 +361,46 @@ impl Graph for FakeGraph {
         self.valid(token)?;
         self.invalidate(token.expose_secret());
         Ok(())
+    }
+
+    async fn install_app(
+        &self,
+        _system_user_id: &crate::model::SystemUserId,
+        token: &SecretString,
+    ) -> Result<(), GraphError> {
+        self.enter(Call::InstallApp).await?;
+        self.valid(token).map(drop)
+    }
+
+    async fn mint_system_user_token(
+        &self,
+        system_user_id: &crate::model::SystemUserId,
+        token: &SecretString,
+        scopes: &[String],
+        expires_in_60_days: bool,
+    ) -> Result<SecretString, GraphError> {
+        self.enter(Call::MintSystemUserToken).await?;
+        let caller = self.valid(token)?;
+        let mut s = self.state.lock().unwrap();
+        s.minted += 1;
+        let minted = format!("EAAfakepartner{}n{}", system_user_id, s.minted);
+        let expires_at = if expires_in_60_days {
+            self.clock.now() + 60 * 86400
+        } else {
+            0
+        };
+        s.tokens.insert(
+            minted.clone(),
+            FakeToken {
+                business: None,
+                system_user_id: system_user_id.to_string(),
+                scopes: scopes.to_vec(),
+                granular: vec![],
+                expires_at,
+                ..caller
+            },
+        );
+        Ok(SecretString::from(minted))
     }
 
     async fn page_token(

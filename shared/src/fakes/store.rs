@@ -10,12 +10,13 @@ use super::Interleaver;
 use crate::error::{Error, Result};
 use crate::model::{
     Client, ClientBusinessId, ClientStatus, Dataset, Deletion, Event, MintedToken, Owner,
-    PageToken, PartnerRef, PendingSecret, Session, SessionState, SessionStatus, SystemUserId,
-    WebhookChange,
+    PageToken, PartnerRef, PartnerSystemUser, PendingSecret, Session, SessionState, SessionStatus,
+    SystemUserId, WebhookChange,
 };
 use crate::ports::{
     Also, ClientItems, ClientStore, Conflict, DatasetStore, DeletionStore, DueEntry, DueKey,
-    DueQueue, EventStore, MintedTokenStore, PageStore, PendingStore, SessionStore, WebhookStore,
+    DueQueue, EventStore, MintedTokenStore, PageStore, PartnerStore, PendingStore, SessionStore,
+    WebhookStore,
 };
 
 #[derive(Default)]
@@ -26,6 +27,7 @@ pub struct State {
     pub minted: BTreeMap<(ClientBusinessId, String), MintedToken>,
     pub pending: BTreeMap<(Owner, String), PendingSecret>,
     pub pages: BTreeMap<(Owner, String), PageToken>,
+    pub partner: Option<PartnerSystemUser>,
     pub refs: BTreeSet<(String, ClientBusinessId)>,
     pub users: BTreeSet<(SystemUserId, ClientBusinessId)>,
     pub events: Vec<Event>,
@@ -295,6 +297,34 @@ impl MintedTokenStore for MemoryStore {
         let mut s = self.enter("store.delete_minted_token").await?;
         s.minted.remove(&(id.clone(), token_id.to_owned()));
         Ok(())
+    }
+}
+
+#[async_trait]
+impl PartnerStore for MemoryStore {
+    async fn partner_system_user(&self) -> Result<Option<PartnerSystemUser>> {
+        let s = self.enter("store.partner_system_user").await?;
+        Ok(s.partner.clone())
+    }
+
+    async fn save_partner_system_user(
+        &self,
+        item: &PartnerSystemUser,
+        expected_version: Option<u64>,
+        event: Option<&Event>,
+        pending: Option<&PendingSecret>,
+    ) -> Result<Result<(), Conflict>> {
+        let mut s = self.enter("store.save_partner_system_user").await?;
+        if s.partner.as_ref().map(|p| p.version) != expected_version {
+            return Ok(Err(Conflict::Stale));
+        }
+        s.partner = Some(item.clone());
+        set_due(&mut s, DueKey::Partner, item.next_check_at);
+        s.events.extend(event.cloned());
+        if let Some(pending) = pending {
+            clear_pending(&mut s, pending);
+        }
+        Ok(Ok(()))
     }
 }
 

@@ -9,6 +9,7 @@ pub mod graph_error;
 pub mod graph_types;
 pub mod ids;
 mod owner;
+mod partner;
 mod session;
 mod token;
 mod webhook;
@@ -26,6 +27,7 @@ pub use ids::{
     is_digits, parse_auth_code,
 };
 pub use owner::Owner;
+pub use partner::PartnerSystemUser;
 pub use session::{OnboardingResult, Session, SessionStatus};
 pub use token::{MintedToken, PageToken, PendingPurpose, PendingSecret, TokenAnswer, TokenSecret};
 pub use webhook::{ChangeStatus, WebhookChange};

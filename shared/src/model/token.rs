@@ -99,6 +99,9 @@ pub enum PendingPurpose {
         assets: Vec<String>,
         expires_at: Option<i64>,
     },
+    /// The partner's own token (provisioned or rotated): adopted when the partner item points
+    /// at this secret with an older version.
+    Partner,
     /// A page token: adopted by recording this page.
     Page {
         page_id: String,

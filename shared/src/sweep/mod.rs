@@ -13,6 +13,7 @@ use crate::clients;
 use crate::error::{Error, Result};
 use crate::model::{ChangeStatus, Client, ClientStatus, Owner, Whose};
 use crate::offboarding;
+use crate::partner;
 use crate::ports::{DUE_SHARDS, DueEntry, DueKey, Ports};
 use crate::tokens::{self, Recovery, SIXTY_DAYS};
 
@@ -39,6 +40,7 @@ pub struct SweepReport {
     pub changes_applied: u32,
     pub secrets_adopted: u32,
     pub secrets_deleted: u32,
+    pub partner_checked: u32,
     pub failed: u32,
 }
 
@@ -52,6 +54,7 @@ enum Outcome {
     ChangeApplied,
     Adopted,
     Deleted,
+    PartnerChecked,
     Nothing,
 }
 
@@ -107,6 +110,7 @@ fn count(report: &mut SweepReport, outcome: Result<Outcome>) {
         Ok(Outcome::ChangeApplied) => report.changes_applied += 1,
         Ok(Outcome::Adopted) => report.secrets_adopted += 1,
         Ok(Outcome::Deleted) => report.secrets_deleted += 1,
+        Ok(Outcome::PartnerChecked) => report.partner_checked += 1,
         Ok(Outcome::Nothing) => {}
         Err(err) => {
             tracing::warn!(error = %err, error_type = err.error_type(), "the sweep could not finish an item; it is taken again after its lease");
@@ -134,6 +138,11 @@ async fn work(ports: &Ports, entry: DueEntry) -> Result<Outcome> {
             }
             _ => Ok(Outcome::Nothing),
         },
+        DueKey::Partner => Ok(if partner::scheduled(ports).await? {
+            Outcome::PartnerChecked
+        } else {
+            Outcome::Nothing
+        }),
         DueKey::Pending { owner, secret_name } => {
             match ports.store.pending(owner, secret_name).await? {
                 Some(marker) => pending::adopt_or_delete(ports, &marker).await,

@@ -24,6 +24,11 @@ pub async fn adopt_or_delete(ports: &Ports, marker: &PendingSecret) -> Result<Ou
         tracing::info!(owner = %marker.owner, "a secret its writer did not record was adopted");
         return Ok(Outcome::Adopted);
     }
+    if marker.purpose == PendingPurpose::Partner {
+        // The partner's token is never deleted: only the marker goes.
+        ports.store.delete_pending(marker).await?;
+        return Ok(Outcome::Nothing);
+    }
     tracing::info!(owner = %marker.owner, "a secret its writer did not record was deleted");
     ports.vault.force_delete(name).await?;
     ports.store.delete_pending(marker).await?;
@@ -74,6 +79,22 @@ async fn adopt(ports: &Ports, marker: &PendingSecret, secret: SecretRef) -> Resu
                 .put_minted_token(id, &item, &event, marker)
                 .await?
                 .is_ok())
+        }
+        (PendingPurpose::Partner, _) => {
+            // The partner secret is never deleted: its newest version is what the item names.
+            let Some(stored) = ports
+                .vault
+                .token(&secret.name, Some(&secret.version))
+                .await?
+            else {
+                return Ok(false);
+            };
+            let stored_at = crate::ports::StoredSecret {
+                name: secret.name,
+                version: secret.version,
+            };
+            crate::partner::record(ports, &stored, stored_at, None, Some(marker)).await?;
+            Ok(true)
         }
         (
             PendingPurpose::Page {

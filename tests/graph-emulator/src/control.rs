@@ -12,7 +12,8 @@ use crate::Shared;
 use crate::faults::Fault;
 use crate::usage::AppUsagePatch;
 use crate::world::{
-    App, Asset, Business, LoginConfig, SESSION_INVALIDATED, Token, TokenKind, now_epoch, random_id,
+    App, Asset, Business, LoginConfig, Person, SESSION_INVALIDATED, SIXTY_DAYS, Token, TokenKind,
+    now_epoch, random_id,
 };
 
 #[derive(Deserialize)]
@@ -22,26 +23,46 @@ pub struct CodeRequest {
     business_id: String,
     #[serde(default)]
     redirect_uri: Option<String>,
+    /// A user-token configuration: the admin who logged in (default the business's first).
+    #[serde(default)]
+    user_id: Option<String>,
+}
+
+fn bad_request(message: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
 }
 
 pub async fn issue_code(State(shared): State<Shared>, Json(req): Json<CodeRequest>) -> Response {
     let mut world = shared.lock().await;
-    if world.config(&req.app_id, &req.config_id).is_none()
-        || world.business(&req.business_id).is_none()
-    {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": "unknown app, configuration or business"})),
-        )
-            .into_response();
-    }
+    let Some(config) = world.config(&req.app_id, &req.config_id).cloned() else {
+        return bad_request("unknown app, configuration or business");
+    };
+    let Some(business) = world.business(&req.business_id).cloned() else {
+        return bad_request("unknown app, configuration or business");
+    };
+    let user = if config.kind == "user" {
+        let wanted = req
+            .user_id
+            .or_else(|| business.admins.first().map(|a| a.id.clone()));
+        match wanted.filter(|u| world.is_admin(&business.id, u)) {
+            Some(user) => Some(user),
+            None => return bad_request("user_id must be an admin of the business"),
+        }
+    } else {
+        None
+    };
     let code = world.issue_code(
         &req.app_id,
         &req.config_id,
         &req.business_id,
         req.redirect_uri,
+        user.clone(),
     );
-    Json(json!({ "code": code })).into_response()
+    let mut body = json!({ "code": code });
+    if let Some(user) = user {
+        body["user_id"] = json!(user);
+    }
+    Json(body).into_response()
 }
 
 #[derive(Deserialize)]
@@ -54,6 +75,14 @@ pub struct NewBusiness {
     shared_pixels: usize,
     #[serde(default)]
     empty_page: bool,
+    #[serde(default)]
+    pages: usize,
+    #[serde(default)]
+    catalogs: usize,
+    #[serde(default)]
+    ad_accounts: usize,
+    #[serde(default)]
+    requires_expiring_tokens: bool,
 }
 
 fn pixels(count: usize, label: &str, owner: Option<&str>) -> Vec<Asset> {
@@ -62,21 +91,36 @@ fn pixels(count: usize, label: &str, owner: Option<&str>) -> Vec<Asset> {
             id: random_id(),
             name: format!("{label} {n}"),
             owner_business_id: owner.map(str::to_owned),
+            roles: vec![],
         })
         .collect()
 }
 
-/// A new business with `owned_pixels` of its own and `shared_pixels` shared by another.
+/// A new business with `owned_pixels` of its own and `shared_pixels` shared by another,
+/// `pages`, `catalogs` and `ad_accounts` of its own, and one admin.
 pub async fn add_business(State(shared): State<Shared>, Json(req): Json<NewBusiness>) -> Response {
     let sharer = random_id();
+    let name = req.name.unwrap_or_else(|| "Test business".into());
+    let mut ad_accounts = pixels(req.ad_accounts, "Ad account", None);
+    for account in &mut ad_accounts {
+        account.id = format!("act_{}", account.id);
+    }
     let business = Business {
         id: random_id(),
-        name: req.name.unwrap_or_else(|| "Test business".into()),
         system_user_id: random_id(),
         pixels: pixels(req.owned_pixels, "Owned pixel", None),
-        pages: vec![],
+        pages: pixels(req.pages, &format!("{name} page"), None),
         shared_pixels: pixels(req.shared_pixels, "Shared pixel", Some(&sharer)),
         empty_page: req.empty_page,
+        catalogs: pixels(req.catalogs, "Catalog", None),
+        ad_accounts,
+        admins: vec![Person {
+            id: random_id(),
+            name: format!("Admin of {name}"),
+        }],
+        system_users: vec![],
+        requires_expiring_tokens: req.requires_expiring_tokens,
+        name,
     };
     shared.lock().await.businesses.push(business.clone());
     Json(business).into_response()
@@ -175,38 +219,97 @@ pub async fn expire(State(shared): State<Shared>, Json(req): Json<Expire>) -> Re
     Json(json!({ "expiring": count })).into_response()
 }
 
+/// The scopes of a partner token handed out by `/_emulator/partner-token` unless told otherwise:
+/// enough for On-Behalf-Of with the service's default scopes.
+pub const PARTNER_SCOPES: [&str; 6] = [
+    "business_management",
+    "ads_management",
+    "ads_read",
+    "catalog_management",
+    "pages_show_list",
+    "pages_read_engagement",
+];
+
 #[derive(Deserialize)]
 pub struct PartnerToken {
     app_id: String,
+    /// Default: the first admin system user of the partner's business.
+    #[serde(default)]
+    system_user_id: Option<String>,
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+    #[serde(default)]
+    expires_in_60_days: bool,
 }
 
-/// A token of the partner's own admin system user, as the provider would configure it.
+/// A token of a system user of the partner's own business (default its admin system user), as
+/// the operator generates it in Business Settings: the app is installed for that system user.
+/// Answers `{access_token, system_user_id, business_id, scopes, expires_at}` (`expires_at`
+/// null: never).
 pub async fn partner_token(
     State(shared): State<Shared>,
     Json(req): Json<PartnerToken>,
 ) -> Response {
     let mut world = shared.lock().await;
     if world.app(&req.app_id).is_none() {
-        return (StatusCode::BAD_REQUEST, "unknown app").into_response();
+        return bad_request("unknown app");
     }
+    let Some(business) = world.partner_business(&req.app_id) else {
+        return bad_request("the seed has no partner business (an app with business_id)");
+    };
+    let system_user = match req.system_user_id {
+        Some(id) => world
+            .system_user(&id)
+            .filter(|(b, _)| b.id == business)
+            .map(|(_, su)| su.id.clone()),
+        None => world.business(&business).and_then(|b| {
+            b.system_users
+                .iter()
+                .find(|su| su.role == "ADMIN")
+                .map(|su| su.id.clone())
+        }),
+    };
+    let Some(system_user) = system_user else {
+        return bad_request("no such system user in the partner business");
+    };
+    let scopes = req
+        .scopes
+        .unwrap_or_else(|| PARTNER_SCOPES.iter().map(|s| (*s).to_owned()).collect());
+    let now = now_epoch();
+    let expires_at = if req.expires_in_60_days {
+        now + SIXTY_DAYS
+    } else {
+        0
+    };
     let seq = world.tokens.len() as u64;
+    world
+        .installs
+        .insert((system_user.clone(), req.app_id.clone()));
     let token = world.add_token(Token {
         app_id: req.app_id,
         kind: TokenKind::Partner,
-        business_id: "partner".into(),
-        system_user_id: random_id(),
-        scopes: vec!["business_management".into()],
-        granular: vec![("business_management".into(), None)],
-        issued_at: now_epoch(),
+        business_id: business.clone(),
+        system_user_id: system_user.clone(),
+        granular: scopes.iter().map(|s| (s.clone(), None)).collect(),
+        scopes: scopes.clone(),
+        issued_at: now,
         issued_seq: seq,
-        expires_at: 0,
+        expires_at,
         valid: true,
         invalid_subcode: SESSION_INVALIDATED,
         bisu: false,
         parent: None,
         page_id: None,
+        obo_partner: None,
     });
-    Json(json!({ "access_token": token })).into_response()
+    Json(json!({
+        "access_token": token,
+        "system_user_id": system_user,
+        "business_id": business,
+        "scopes": scopes,
+        "expires_at": (expires_at != 0).then_some(expires_at),
+    }))
+    .into_response()
 }
 
 /// The seed's second app: the usual "another app" of tests.
@@ -228,6 +331,8 @@ fn other_app(id: &str) -> App {
         secret: format!("other-app-{id}-secret-not-a-real-secret"),
         name: format!("Other Demo App {id}"),
         require_appsecret_proof: false,
+        business_id: None,
+        permissions: vec![],
         configs: vec![LoginConfig {
             id: random_id(),
             kind: "bisu".into(),

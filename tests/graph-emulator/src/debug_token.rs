@@ -4,7 +4,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::graph::{Call, Caller, graph_error, json_response};
-use crate::world::{APP_NOT_INSTALLED, TokenKind, World, now_epoch};
+use crate::world::{APP_NOT_INSTALLED, REVOKED, TokenKind, World, now_epoch};
 
 pub fn debug_token(world: &mut World, call: &Call, caller: &Caller) -> Response {
     let Caller::App(app_id) = caller else {
@@ -73,6 +73,8 @@ pub fn debug_token(world: &mut World, call: &Call, caller: &Caller) -> Response 
     if !info.valid {
         let message = if info.invalid_subcode == APP_NOT_INSTALLED {
             format!("The user has not authorized application {}.", info.app_id)
+        } else if info.invalid_subcode == REVOKED {
+            "The session was invalidated explicitly using an API call.".to_owned()
         } else {
             "The session has been invalidated.".to_owned()
         };

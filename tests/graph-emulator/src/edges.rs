@@ -6,13 +6,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use crate::graph::{Call, graph_error, json_response};
-use crate::world::{Asset, Token, TokenKind, World, now_epoch};
+use crate::world::{Asset, SIXTY_DAYS, Token, TokenKind, World, now_epoch};
 
 const DEFAULT_LIMIT: usize = 25;
 const MAX_LIMIT: usize = 100;
-const SIXTY_DAYS: u64 = 60 * 24 * 3600;
 
-fn not_visible(business: &str) -> Response {
+/// Graph's answer for an object the token cannot see (or that does not exist).
+pub fn not_visible(business: &str) -> Response {
     graph_error(
         400,
         100,
@@ -154,16 +154,27 @@ fn select(pixel: &Value, fields: &[&str]) -> Value {
     out
 }
 
-/// Reads a list sent comma-separated or as a JSON array.
-fn list(raw: Option<&String>) -> Vec<String> {
+/// Reads a list sent comma-separated or as a JSON array (`["a","b"]`, or `['a','b']` as
+/// Meta's own examples write it).
+pub fn list(raw: Option<&String>) -> Vec<String> {
     let Some(raw) = raw else { return vec![] };
     serde_json::from_str::<Vec<String>>(raw).unwrap_or_else(|_| {
-        raw.split(',')
-            .map(str::trim)
+        raw.trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .split(',')
+            .map(|s| s.trim().trim_matches(|c| c == '\'' || c == '"').trim())
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect()
     })
+}
+
+/// Whether a boolean parameter is set (`true` or `1`).
+pub fn flag(call: &Call, name: &str) -> bool {
+    call.params
+        .get(name)
+        .is_some_and(|v| v == "true" || v == "1")
 }
 
 /// `POST /{business}/system_user_access_tokens`: granular tokens, or `fetch_only`.
@@ -269,11 +280,7 @@ pub fn system_user_access_tokens(
         granular,
         issued_at: now,
         issued_seq: world.tokens.len() as u64,
-        expires_at: if call
-            .params
-            .get("set_token_expires_in_60_days")
-            .is_some_and(|f| f == "true")
-        {
+        expires_at: if flag(call, "set_token_expires_in_60_days") {
             now + SIXTY_DAYS
         } else {
             0
@@ -306,19 +313,32 @@ pub fn refresh(world: &mut World, old: &str) -> Response {
     )
 }
 
-/// `DELETE /{partner_bm}/managed_businesses?existing_client_business_id=`: ends On-Behalf-Of.
+/// `DELETE /{partner_bm}/managed_businesses?existing_client_business_id=` with a system user
+/// token of the partner business: ends On-Behalf-Of. The partner's system user in the client
+/// business goes, with its tokens and every token derived from them (page tokens). Removing a
+/// relationship that does not exist (any more) answers the same success.
 pub fn remove_managed_business(
     world: &mut World,
     call: &Call,
     _token: &str,
     info: &Token,
 ) -> Response {
+    let partner = call
+        .path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .to_owned();
     let client = call
         .params
         .get("existing_client_business_id")
         .cloned()
         .unwrap_or_default();
-    if info.kind != TokenKind::Partner || world.business(&client).is_none() {
+    if info.kind != TokenKind::Partner
+        || info.business_id != partner
+        || world.business(&client).is_none()
+    {
         return graph_error(
             400,
             42004,
@@ -327,5 +347,6 @@ pub fn remove_managed_business(
             "OAuthException",
         );
     }
+    world.remove_managed(&partner, &client);
     json_response(200, json!({ "success": true }))
 }

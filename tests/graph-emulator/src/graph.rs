@@ -39,13 +39,16 @@ pub fn unparsable_token() -> Response {
     )
 }
 
-/// Graph's 190 for a token that was valid once: invalidated, or its app removed.
-fn invalid_token(info: &Token) -> Response {
+/// Graph's 190 for a token that was valid once: invalidated, revoked, or its app removed.
+pub fn invalid_token(info: &Token) -> Response {
     let message = if info.invalid_subcode == crate::world::APP_NOT_INSTALLED {
         format!(
             "Error validating access token: The user has not authorized application {}.",
             info.app_id
         )
+    } else if info.invalid_subcode == crate::world::REVOKED {
+        "Error validating access token: The session was invalidated explicitly using an API call."
+            .to_owned()
     } else {
         "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.".to_owned()
     };
@@ -58,7 +61,7 @@ fn invalid_token(info: &Token) -> Response {
     )
 }
 
-fn oauth_error(code: i64, subcode: Option<i64>, message: &str) -> Response {
+pub fn oauth_error(code: i64, subcode: Option<i64>, message: &str) -> Response {
     graph_error(400, code, subcode, message, "OAuthException")
 }
 
@@ -175,7 +178,7 @@ async fn answer(
         method: call.method.clone(),
         path: call.path.clone(),
         version,
-        url: uri.to_string(),
+        url: logged_url(&uri, &call.path),
         body_keys,
         token_kind,
         appsecret_proof: call.params.get("appsecret_proof").cloned(),
@@ -183,6 +186,30 @@ async fn answer(
         status: response.status().as_u16(),
     });
     response
+}
+
+/// The URL as logged: exactly as requested, except that `/oauth/revoke` (documented as a GET with
+/// the app secret and tokens in its query) has those values replaced by `REDACTED`.
+fn logged_url(uri: &Uri, path: &str) -> String {
+    if path != "/oauth/revoke" {
+        return uri.to_string();
+    }
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .map(|(k, v)| {
+                let secret =
+                    ["client_secret", "revoke_token", "access_token"].contains(&k.as_str());
+                (k, if secret { "REDACTED".to_owned() } else { v })
+            })
+            .collect();
+    if pairs.is_empty() {
+        return uri.path().to_owned();
+    }
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("{}?{query}", uri.path())
 }
 
 fn is_version(v: &str) -> bool {
@@ -226,9 +253,20 @@ fn proof_matches(world: &World, info: &Token, token: &str, proof: &str) -> bool 
     hex::decode(proof).is_ok_and(|p| mac.verify_slice(&p).is_ok())
 }
 
+/// The path's segments after the version: `/123/assigned_users` is `["123", "assigned_users"]`.
+fn segments(path: &str) -> Vec<&str> {
+    path.trim_start_matches('/').split('/').collect()
+}
+
 fn route(world: &mut World, call: &Call, caller: &Caller) -> Response {
+    let parts = segments(&call.path);
+    let edge = match parts.as_slice() {
+        [id, edge] if !id.is_empty() && *id != "me" && *id != "oauth" => *edge,
+        _ => "",
+    };
     match (call.method.as_str(), call.path.as_str()) {
         ("GET" | "POST", "/oauth/access_token") => exchange(world, &call.params),
+        ("GET" | "POST", "/oauth/revoke") => crate::revoke::revoke(world, &call.params, caller),
         ("GET", "/debug_token") => crate::debug_token::debug_token(world, call, caller),
         ("GET", "/me") => with_user_token(world, call, caller, me),
         ("GET", "/me/accounts") => with_user_token(world, call, caller, crate::pages::accounts),
@@ -237,6 +275,21 @@ fn route(world: &mut World, call: &Call, caller: &Caller) -> Response {
         }
         ("DELETE", p) if p.ends_with("/managed_businesses") => {
             with_user_token(world, call, caller, crate::edges::remove_managed_business)
+        }
+        ("POST", _) if edge == "managed_businesses" => {
+            with_user_token(world, call, caller, crate::obo::add_managed_business)
+        }
+        ("POST", _) if edge == "access_token" => {
+            with_proof_required(world, call, caller, crate::obo::client_system_user_token)
+        }
+        ("POST", _) if edge == "assigned_users" => {
+            with_user_token(world, call, caller, crate::obo::assign_user)
+        }
+        ("POST", _) if edge == "applications" => {
+            with_user_token(world, call, caller, crate::system_users::install_app)
+        }
+        ("POST", _) if edge == "access_tokens" => {
+            with_proof_required(world, call, caller, crate::system_users::mint)
         }
         ("POST", p) if p.ends_with("/system_user_access_tokens") => {
             with_user_token(world, call, caller, crate::edges::system_user_access_tokens)
@@ -254,61 +307,87 @@ fn route(world: &mut World, call: &Call, caller: &Caller) -> Response {
     }
 }
 
-/// Runs `handler` for a valid user or system user token that carries a correct proof.
-fn with_user_token(
+type Handler = fn(&mut World, &Call, &str, &Token) -> Response;
+
+/// Runs `handler` for a valid user or system user token that carries a correct proof (when its
+/// app requires one).
+fn with_user_token(world: &mut World, call: &Call, caller: &Caller, handler: Handler) -> Response {
+    match authorized(world, call, caller, false) {
+        Ok((token, info)) => handler(world, call, &token, &info),
+        Err(refused) => refused,
+    }
+}
+
+/// As `with_user_token`, for the endpoints that require `appsecret_proof` whatever the app says.
+fn with_proof_required(
     world: &mut World,
     call: &Call,
     caller: &Caller,
-    handler: fn(&mut World, &Call, &str, &Token) -> Response,
+    handler: Handler,
 ) -> Response {
+    match authorized(world, call, caller, true) {
+        Ok((token, info)) => handler(world, call, &token, &info),
+        Err(refused) => refused,
+    }
+}
+
+/// The calling token if it is valid, unexpired and proven as required; else Graph's refusal.
+#[allow(clippy::result_large_err)] // the refusal is the whole answer, built once per call
+fn authorized(
+    world: &World,
+    call: &Call,
+    caller: &Caller,
+    proof_always_required: bool,
+) -> Result<(String, Box<Token>), Response> {
     let (token, info) = match caller {
         Caller::Token(token, info) => (token.clone(), info.clone()),
         Caller::Nobody => {
-            return oauth_error(
+            return Err(oauth_error(
                 2500,
                 None,
                 "An active access token must be used to query information about the current user.",
-            );
+            ));
         }
-        _ => return unparsable_token(),
+        _ => return Err(unparsable_token()),
     };
     if !info.valid {
-        return invalid_token(&info);
+        return Err(invalid_token(&info));
     }
     if info.expires_at != 0 && info.expires_at <= crate::world::now_epoch() {
-        return graph_error(
+        return Err(graph_error(
             400,
             190,
             Some(463),
             "Error validating access token: Session has expired.",
             "OAuthException",
-        );
+        ));
     }
-    let requires_proof = world
-        .app(&info.app_id)
-        .is_some_and(|a| a.require_appsecret_proof);
+    let requires_proof = proof_always_required
+        || world
+            .app(&info.app_id)
+            .is_some_and(|a| a.require_appsecret_proof);
     match call.params.get("appsecret_proof") {
         None if requires_proof => {
-            return graph_error(
+            return Err(graph_error(
                 400,
                 100,
                 None,
                 "API calls from the server require an appsecret_proof argument",
                 "GraphMethodException",
-            );
+            ));
         }
         Some(proof) if !proof_matches(world, &info, &token, proof) => {
-            return graph_error(
+            return Err(graph_error(
                 400,
                 100,
                 None,
                 "Invalid appsecret_proof provided in the API argument",
                 "GraphMethodException",
-            );
+            ));
         }
         _ => {}
     }
-    handler(world, call, &token, &info)
+    Ok((token, info))
 }
 
 fn exchange(world: &mut World, params: &HashMap<String, String>) -> Response {
@@ -354,8 +433,13 @@ fn exchange(world: &mut World, params: &HashMap<String, String>) -> Response {
         );
     }
     code.used = true;
-    let (config_id, business_id) = (code.config_id.clone(), code.business_id.clone());
-    let (token, expires_in) = world.mint_token(&app_id, &config_id, &business_id);
+    let (config_id, business_id, user_id) = (
+        code.config_id.clone(),
+        code.business_id.clone(),
+        code.user_id.clone(),
+    );
+    let (token, expires_in) =
+        world.mint_token_for(&app_id, &config_id, &business_id, user_id.as_deref());
     let mut body = json!({"access_token": token, "token_type": "bearer"});
     if let Some(secs) = expires_in {
         body["expires_in"] = json!(secs);
@@ -364,10 +448,11 @@ fn exchange(world: &mut World, params: &HashMap<String, String>) -> Response {
 }
 
 fn me(world: &mut World, call: &Call, _token: &str, info: &Token) -> Response {
+    // Graph's default fields for a user, system user or page: id and name.
     let fields: Vec<&str> = call
         .params
         .get("fields")
-        .map_or(vec![], |f| f.split(',').collect());
+        .map_or(vec!["id", "name"], |f| f.split(',').collect());
     if info.kind == TokenKind::Page {
         return crate::pages::me(world, &fields, info);
     }
@@ -375,8 +460,18 @@ fn me(world: &mut World, call: &Call, _token: &str, info: &Token) -> Response {
     for field in fields {
         match field {
             "id" => {}
-            "name" => body["name"] = json!(format!("System user {}", info.system_user_id)),
-            "client_business_id" if info.kind == TokenKind::SystemUser => {
+            "name" => {
+                body["name"] = json!(
+                    world
+                        .person_name(&info.system_user_id)
+                        .unwrap_or_else(|| format!("System user {}", info.system_user_id))
+                )
+            }
+            // Only a business integration (BISU) token, or one derived from it, knows its
+            // client business; a person's or an On-Behalf-Of system user's token does not.
+            "client_business_id"
+                if info.kind == TokenKind::SystemUser && info.obo_partner.is_none() =>
+            {
                 body["client_business_id"] = json!(info.business_id)
             }
             "client_business_id" => {

@@ -7,11 +7,17 @@ mod dialog;
 mod edges;
 mod faults;
 mod graph;
+mod obo;
 mod pages;
+mod readouts;
+mod revoke;
 mod routes;
 mod signals;
+mod system_users;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_partner;
 mod usage;
 mod webhooks;
 mod world;

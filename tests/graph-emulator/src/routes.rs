@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::routing::{delete, get, post};
 
-use crate::{Shared, control, dialog, graph, signals};
+use crate::{Shared, control, dialog, graph, readouts, signals};
 
 pub fn router(shared: Shared) -> Router {
     Router::new()
@@ -43,6 +43,23 @@ pub fn router(shared: Shared) -> Router {
         .route(
             "/_emulator/businesses/{business}/grants",
             post(signals::change_grants),
+        )
+        .route("/_emulator/state", get(readouts::state))
+        .route("/_emulator/revoked", get(readouts::revoked))
+        .route("/_emulator/tokens/inspect", post(readouts::inspect))
+        .route("/_emulator/user-token", post(readouts::user_token))
+        .route(
+            "/_emulator/businesses/{business}/settings",
+            post(readouts::business_settings),
+        )
+        .route(
+            "/_emulator/businesses/{business}/system-users/{system_user}",
+            delete(readouts::delete_system_user),
+        )
+        .route("/_emulator/assets/{asset}/assign", post(readouts::assign))
+        .route(
+            "/_emulator/assets/{asset}/unassign",
+            post(readouts::unassign),
         )
         .fallback(graph::dispatch)
         .with_state(shared)

@@ -22,7 +22,7 @@ const BUSINESS: &str = "3000000000000001";
 const SYSTEM_USER: &str = "4000000000000001";
 const PAGE: &str = "6000000000000001";
 
-async fn serve(router: Router) -> String {
+pub(crate) async fn serve(router: Router) -> String {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
         .unwrap();
@@ -32,24 +32,24 @@ async fn serve(router: Router) -> String {
 }
 
 /// A fresh emulator with the default seed; its base URL.
-async fn emulator() -> String {
+pub(crate) async fn emulator() -> String {
     let seed: Seed = serde_json::from_str(DEFAULT_SEED).unwrap();
     serve(routes::router(Arc::new(Mutex::new(World::new(seed))))).await
 }
 
-fn proof(secret: &str, token: &str) -> String {
+pub(crate) fn proof(secret: &str, token: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(token.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
+pub(crate) struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
 }
 
-async fn answer(request: reqwest::RequestBuilder) -> Answer {
+pub(crate) async fn answer(request: reqwest::RequestBuilder) -> Answer {
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let headers = response.headers().clone();
@@ -62,7 +62,7 @@ async fn answer(request: reqwest::RequestBuilder) -> Answer {
     }
 }
 
-async fn control(base: &str, path: &str, body: Value) -> Answer {
+pub(crate) async fn control(base: &str, path: &str, body: Value) -> Answer {
     answer(
         reqwest::Client::new()
             .post(format!("{base}{path}"))
@@ -72,7 +72,12 @@ async fn control(base: &str, path: &str, body: Value) -> Answer {
 }
 
 /// A Graph GET with a (system) user token and its proof.
-async fn graph_get(base: &str, path: &str, token: &str, query: &[(&str, &str)]) -> Answer {
+pub(crate) async fn graph_get(
+    base: &str,
+    path: &str,
+    token: &str,
+    query: &[(&str, &str)],
+) -> Answer {
     let request = reqwest::Client::new()
         .get(format!("{base}/v25.0{path}"))
         .bearer_auth(token)
@@ -81,7 +86,7 @@ async fn graph_get(base: &str, path: &str, token: &str, query: &[(&str, &str)]) 
     answer(request).await
 }
 
-async fn debug_token(base: &str, app_token: &str, input: &str) -> Answer {
+pub(crate) async fn debug_token(base: &str, app_token: &str, input: &str) -> Answer {
     let request = reqwest::Client::new()
         .get(format!("{base}/v25.0/debug_token"))
         .bearer_auth(app_token)
@@ -90,7 +95,7 @@ async fn debug_token(base: &str, app_token: &str, input: &str) -> Answer {
 }
 
 /// The BISU token of a Login for Business login of the seeded business.
-async fn bisu(base: &str) -> String {
+pub(crate) async fn bisu(base: &str) -> String {
     let code = control(
         base,
         "/_emulator/codes",

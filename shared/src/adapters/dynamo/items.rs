@@ -39,6 +39,7 @@ pub fn owner_pk(owner: &Owner) -> String {
     }
 }
 pub const PARTNER_PK: &str = "PARTNER";
+pub const SYSTEM_USER_SK: &str = "SYSTEM_USER";
 pub fn session_pk(state: &SessionState) -> String {
     format!("SESSION#{}", state.expose())
 }
@@ -70,6 +71,7 @@ pub fn due_item_key(key: &DueKey) -> (String, String) {
         DueKey::Client(id) => (client_pk(id), CLIENT_SK.into()),
         DueKey::Webhook(hash) => (webhook_pk(hash), WEBHOOK_SK.into()),
         DueKey::Pending { owner, secret_name } => (owner_pk(owner), pending_sk(secret_name)),
+        DueKey::Partner => (PARTNER_PK.into(), SYSTEM_USER_SK.into()),
     }
 }
 
@@ -77,6 +79,9 @@ pub fn due_item_key(key: &DueKey) -> (String, String) {
 pub fn due_key_of(pk: &str, sk: &str) -> Option<DueKey> {
     if let Some(hash) = pk.strip_prefix("WEBHOOK#") {
         return (sk == WEBHOOK_SK).then(|| DueKey::Webhook(hash.to_owned()));
+    }
+    if pk == PARTNER_PK && sk == SYSTEM_USER_SK {
+        return Some(DueKey::Partner);
     }
     let owner = match pk {
         PARTNER_PK => Owner::Partner,
@@ -207,6 +212,7 @@ mod tests {
                 owner: Owner::Partner,
                 secret_name: "p/partner/pages/9".into(),
             },
+            DueKey::Partner,
         ] {
             let (pk, sk) = due_item_key(&key);
             assert_eq!(due_key_of(&pk, &sk), Some(key));

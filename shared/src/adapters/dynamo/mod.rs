@@ -18,11 +18,13 @@ use crate::clock::rfc3339;
 use crate::error::{Error, Result};
 use crate::model::{
     Client, ClientBusinessId, ClientStatus, Dataset, Deletion, Event, MintedToken, Owner,
-    PageToken, PendingSecret, Session, SessionState, SessionStatus, SystemUserId, WebhookChange,
+    PageToken, PartnerSystemUser, PendingSecret, Session, SessionState, SessionStatus,
+    SystemUserId, WebhookChange,
 };
 use crate::ports::{
     Also, ClientItems, ClientStore, Conflict, DatasetStore, DeletionStore, DueEntry, DueQueue,
-    EventStore, MintedTokenStore, PageStore, PendingStore, SessionStore, WebhookStore,
+    EventStore, MintedTokenStore, PageStore, PartnerStore, PendingStore, SessionStore,
+    WebhookStore,
 };
 use items::*;
 
@@ -498,6 +500,50 @@ impl MintedTokenStore for DynamoStore {
             "forgetting a minted token",
         )
         .await
+    }
+}
+
+#[async_trait]
+impl PartnerStore for DynamoStore {
+    async fn partner_system_user(&self) -> Result<Option<PartnerSystemUser>> {
+        self.get(
+            PARTNER_PK.into(),
+            SYSTEM_USER_SK,
+            "reading the partner system user",
+        )
+        .await?
+        .map(|attrs| body_of(attrs, "partner system user"))
+        .transpose()
+    }
+
+    async fn save_partner_system_user(
+        &self,
+        item: &PartnerSystemUser,
+        expected_version: Option<u64>,
+        event: Option<&Event>,
+        pending: Option<&PendingSecret>,
+    ) -> Result<Result<(), Conflict>> {
+        let attrs = Item::new(PARTNER_PK.into(), SYSTEM_USER_SK, item)
+            .due(item.next_check_at)
+            .attrs();
+        let put = Put::builder().table_name(&self.table).set_item(Some(attrs));
+        let put = match expected_version {
+            Some(version) => put
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", n(version)),
+            None => put.condition_expression("attribute_not_exists(pk)"),
+        };
+        let mut writes = vec![
+            TransactWriteItem::builder()
+                .put(put.build().expect("table and item are set"))
+                .build(),
+        ];
+        writes.extend(event.map(|e| self.put_write(event_item(e))));
+        writes.extend(
+            pending.map(|p| self.delete_write(owner_pk(&p.owner), &pending_sk(&p.secret_name))),
+        );
+        self.transact(writes, "writing the partner system user")
+            .await
     }
 }
 

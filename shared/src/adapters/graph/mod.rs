@@ -16,7 +16,7 @@ use url::Url;
 use crate::model::graph_error::regain_access_secs;
 use crate::model::{
     AppId, ClientBusinessId, DebugToken, ExchangedToken, GraphError, GraphErrorClass, MeBusiness,
-    MintParams, Ownership, PageInfo, Pixel,
+    MintParams, Ownership, PageInfo, Pixel, SystemUserId,
 };
 use crate::ports::Graph;
 use crate::signatures::appsecret_proof;
@@ -448,6 +448,45 @@ impl Graph for GraphClient {
         ];
         self.get_all_pages("me/accounts", &params, Auth::Token(token))
             .await
+    }
+
+    async fn install_app(
+        &self,
+        system_user_id: &SystemUserId,
+        token: &SecretString,
+    ) -> Result<(), GraphError> {
+        let url = self.endpoint(&format!("{system_user_id}/applications"));
+        let params = [("business_app", self.app_id.as_str().to_owned())];
+        let _: serde_json::Value = self
+            .send(Method::POST, url, &params, Auth::Token(token), Carry::Form)
+            .await?;
+        Ok(())
+    }
+
+    async fn mint_system_user_token(
+        &self,
+        system_user_id: &SystemUserId,
+        token: &SecretString,
+        scopes: &[String],
+        expires_in_60_days: bool,
+    ) -> Result<SecretString, GraphError> {
+        #[derive(Deserialize)]
+        struct Minted {
+            access_token: SecretString,
+        }
+        let mut params = vec![
+            ("business_app", self.app_id.as_str().to_owned()),
+            ("scope", scopes.join(",")),
+        ];
+        if expires_in_60_days {
+            params.push(("set_token_expires_in_60_days", "true".to_owned()));
+        }
+        let url = self.endpoint(&format!("{system_user_id}/access_tokens"));
+        // Not retried: every call mints a token.
+        let minted: Minted = self
+            .send_once(Method::POST, url, &params, Auth::Token(token), Carry::Form)
+            .await?;
+        Ok(minted.access_token)
     }
 
     async fn revoke(&self, token: &SecretString) -> Result<(), GraphError> {
