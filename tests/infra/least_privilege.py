@@ -67,6 +67,8 @@ def resource_name(resource, own_logs):
     sub = resource.get("Fn::Sub") if isinstance(resource, dict) else None
     if sub == "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:meta-login/${Stage}/clients/*":
         return "client secrets"
+    if sub == "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:meta-login/${Stage}/partner/pages/*":
+        return "partner page secrets"
     return repr(resource)
 
 

@@ -150,8 +150,12 @@ class PartnerSecret(unittest.TestCase):
         readers = functions_that_can(self.template, "secretsmanager:GetSecretValue", PARTNER_SECRET_ARN)
         self.assertEqual(readers, PARTNER_SECRET_READERS)
 
-    def test_nobody_can_change_or_delete_it(self):
-        for action in ("PutSecretValue", "CreateSecret", "UpdateSecret", "DeleteSecret", "TagResource", "PutResourcePolicy"):
+    def test_only_token_fetch_puts_new_versions_and_nobody_deletes_it(self):
+        self.assertEqual(
+            functions_that_can(self.template, "secretsmanager:PutSecretValue", PARTNER_SECRET_ARN),
+            {"token-fetch"},
+        )
+        for action in ("CreateSecret", "UpdateSecret", "DeleteSecret", "TagResource", "PutResourcePolicy"):
             self.assertEqual(functions_that_can(self.template, f"secretsmanager:{action}", PARTNER_SECRET_ARN), set(), action)
 
     def test_client_secret_wildcards_reach_client_secrets_only(self):
@@ -164,7 +168,8 @@ class PartnerSecret(unittest.TestCase):
         for name in ("partner/system-user-AbCdEf", "partner/pages/42-AbCdEf", "app-AbCdEf", "clients-AbCdEf"):
             arn = CLIENT_SECRET_ARN.replace("clients/123/bisu-AbCdEf", name)
             writers = functions_that_can(self.template, "secretsmanager:PutSecretValue", arn)
-            self.assertEqual(writers, set(), arn)
+            # Only token-fetch's own grants on the partner's secrets, never a client wildcard.
+            self.assertEqual(writers, {"token-fetch"} if name.startswith("partner/") else set(), arn)
             if name.startswith("partner/"):
                 readers = functions_that_can(self.template, "secretsmanager:GetSecretValue", arn)
                 self.assertLessEqual(readers, PARTNER_SECRET_READERS, arn)

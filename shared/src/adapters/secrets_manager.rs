@@ -50,32 +50,23 @@ impl SecretsManagerVault {
         })
     }
 
+    /// A new version of an existing secret (the common case: one call, and all a role needs
+    /// for a secret the stack created), else the secret created.
     async fn put_string(&self, name: &str, value: String, tags: Vec<Tag>) -> Result<StoredSecret> {
-        let created = self
+        let put = self
             .client
-            .create_secret()
-            .name(name)
-            .set_kms_key_id(self.kms_key_id.clone())
-            .set_tags(Some(tags))
+            .put_secret_value()
+            .secret_id(name)
             .secret_string(value.clone())
             .send()
             .await;
-        let version = match created {
+        let version = match put {
             Ok(out) => out.version_id,
-            Err(err) if err.code() == Some("ResourceExistsException") => {
-                self.put_version(name, value).await?
+            Err(err) if err.code() == Some("ResourceNotFoundException") => {
+                self.create(name, value, tags).await?
             }
-            // A secret still being deleted (re-onboarding right after offboarding): bring it back.
             Err(err) if err.code() == Some("InvalidRequestException") => {
-                self.client
-                    .restore_secret()
-                    .secret_id(name)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        Error::storage("restoring a token secret", e.into_service_error())
-                    })?;
-                self.put_version(name, value).await?
+                self.restore_and_put(name, value).await?
             }
             Err(err) => {
                 return Err(Error::storage("storing a token", err.into_service_error()));
@@ -85,6 +76,40 @@ impl SecretsManagerVault {
             name: name.to_owned(),
             version: version.unwrap_or_default(),
         })
+    }
+
+    async fn create(&self, name: &str, value: String, tags: Vec<Tag>) -> Result<Option<String>> {
+        let created = self
+            .client
+            .create_secret()
+            .name(name)
+            .set_kms_key_id(self.kms_key_id.clone())
+            .set_tags(Some(tags))
+            .secret_string(value.clone())
+            .send()
+            .await;
+        match created {
+            Ok(out) => Ok(out.version_id),
+            // Created by another writer meanwhile.
+            Err(err) if err.code() == Some("ResourceExistsException") => {
+                self.put_version(name, value).await
+            }
+            Err(err) if err.code() == Some("InvalidRequestException") => {
+                self.restore_and_put(name, value).await
+            }
+            Err(err) => Err(Error::storage("storing a token", err.into_service_error())),
+        }
+    }
+
+    /// A secret still being deleted (re-onboarding right after offboarding): bring it back.
+    async fn restore_and_put(&self, name: &str, value: String) -> Result<Option<String>> {
+        self.client
+            .restore_secret()
+            .secret_id(name)
+            .send()
+            .await
+            .map_err(|e| Error::storage("restoring a token secret", e.into_service_error()))?;
+        self.put_version(name, value).await
     }
 
     async fn put_version(&self, name: &str, value: String) -> Result<Option<String>> {

@@ -89,7 +89,12 @@ pub async fn all_pages_of_both_lists_are_read_once_then_served_from_the_table(st
     );
 
     let second = stack.get(&path).await;
-    assert_eq!(second.json()["source"], "cache");
+    assert_eq!(
+        second.json()["source"],
+        "cache",
+        "{}",
+        &second.body[..second.body.len().min(300)]
+    );
     assert_eq!(second.json()["count"], 370);
     assert_eq!(
         pixel_calls(stack, &business).await.len(),

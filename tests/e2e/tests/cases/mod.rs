@@ -7,6 +7,7 @@ mod hygiene;
 mod malformed;
 mod offboarding;
 mod onboarding;
+mod partner;
 mod tokens;
 
 use e2e::Stack;
@@ -57,6 +58,9 @@ pub fn all() -> Vec<(&'static str, Case)> {
         core::the_fence_holds_under_dynamodb_conditions,
         core::a_webhook_batch_of_50_changes_with_an_unknown_business,
         core::a_session_completes_only_in_the_browser_that_opened_it,
+        partner::a_page_token_is_stored_then_served_without_graph,
+        partner::partner_offboarding_revokes_its_granular_tokens_and_one_dataset_can_go,
+        partner::the_partner_system_user_is_provisioned_and_rotated,
         malformed::malformed_requests_get_4xx_and_change_nothing,
         malformed::malformed_invocations_are_refused_and_change_nothing,
         hygiene::every_token_call_carries_a_correct_appsecret_proof,
