@@ -10,6 +10,8 @@ const DEFAULT_GRAPH_BASE: &str = "https://graph.facebook.com";
 const DEFAULT_GRAPH_VERSION: &str = "v25.0";
 const DEFAULT_DIALOG_BASE: &str = "https://www.facebook.com";
 const DEFAULT_JS_SDK: &str = "https://connect.facebook.net/en_US/sdk.js";
+const DEFAULT_OBO_SCOPES: &str =
+    "business_management,ads_management,catalog_management,pages_show_list,pages_read_engagement";
 
 /// Settings every function shares (DESIGN section 3).
 #[derive(Clone, Debug)]
@@ -23,6 +25,9 @@ pub struct Config {
     pub login_dialog_base_url: Url,
     pub js_sdk_url: Url,
     pub login_config_id: Option<String>,
+    pub obo_config_id: Option<String>,
+    /// Scopes given to a client's system user in On-Behalf-Of (a session may narrow them).
+    pub obo_scopes: Vec<String>,
     pub redirect_uri: Option<Url>,
     pub success_redirect_url: Option<Url>,
     pub public_base_url: Option<Url>,
@@ -45,7 +50,22 @@ pub struct Config {
 #[derive(Clone, Debug)]
 pub struct OnboardingConfig {
     pub login_config_id: String,
+    /// The user-token configuration with `business_management`, for On-Behalf-Of.
+    pub obo_config_id: Option<String>,
     pub redirect_uri: Url,
+}
+
+impl OnboardingConfig {
+    /// The Login for Business configuration a mode logs in with.
+    pub fn config_id(&self, mode: crate::model::Mode) -> Result<&str, Error> {
+        match mode {
+            crate::model::Mode::Bisu => Ok(&self.login_config_id),
+            crate::model::Mode::Obo => self
+                .obo_config_id
+                .as_deref()
+                .ok_or_else(|| missing("OBO_CONFIG_ID")),
+        }
+    }
 }
 
 impl Config {
@@ -114,6 +134,19 @@ impl Config {
             login_dialog_base_url: secure_url("LOGIN_DIALOG_BASE_URL", DEFAULT_DIALOG_BASE)?,
             js_sdk_url: secure_url("JS_SDK_URL", DEFAULT_JS_SDK)?,
             login_config_id: get("LOGIN_CONFIG_ID"),
+            obo_config_id: get("OBO_CONFIG_ID")
+                .map(|id| {
+                    is_digits(&id, 32)
+                        .then_some(id)
+                        .ok_or_else(|| invalid("OBO_CONFIG_ID", "must be numeric"))
+                })
+                .transpose()?,
+            obo_scopes: get("OBO_SCOPES")
+                .unwrap_or_else(|| DEFAULT_OBO_SCOPES.into())
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
             redirect_uri: url("REDIRECT_URI", None)?,
             success_redirect_url: url("SUCCESS_REDIRECT_URL", None)?,
             public_base_url: url("PUBLIC_BASE_URL", None)?,
@@ -158,6 +191,7 @@ impl Config {
                 .clone()
                 .filter(|id| is_digits(id, 32))
                 .ok_or_else(|| invalid("LOGIN_CONFIG_ID", "is required and must be numeric"))?,
+            obo_config_id: self.obo_config_id.clone(),
             redirect_uri: self
                 .redirect_uri
                 .clone()

@@ -60,6 +60,14 @@ pub enum Error {
     StorageUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// An On-Behalf-Of onboarding stopped at a step; a new session for the business resumes.
+    #[error(
+        "the connection stopped at the step \"{step}\": {cause} A new onboarding session for this business resumes from there."
+    )]
+    OnboardingStopped {
+        step: &'static str,
+        cause: Box<Error>,
+    },
 }
 
 /// When access returns, in words, for callers that see no `Retry-After` header.
@@ -110,6 +118,7 @@ impl Error {
             Self::UpstreamUnavailable(_) | Self::StorageUnavailable(_) => "UpstreamUnavailable",
             Self::UpstreamRejected { .. } => "UpstreamRejected",
             Self::Internal(_) => "Internal",
+            Self::OnboardingStopped { cause, .. } => cause.error_type(),
         }
     }
 
@@ -134,6 +143,7 @@ impl Error {
             Self::UpstreamRejected { .. } => 502,
             Self::UpstreamUnavailable(_) | Self::StorageUnavailable(_) => 503,
             Self::PartnerCredentials(_) | Self::Internal(_) => 500,
+            Self::OnboardingStopped { cause, .. } => cause.http_status(),
         }
     }
 
@@ -143,6 +153,7 @@ impl Error {
             Self::Throttled { retry_after_secs } => *retry_after_secs,
             Self::UpstreamUnavailable(_) | Self::StorageUnavailable(_) => Some(1),
             Self::OffboardingInProgress => Some(60),
+            Self::OnboardingStopped { cause, .. } => cause.retry_after_secs(),
             _ => None,
         }
     }

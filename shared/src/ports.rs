@@ -9,10 +9,10 @@ use url::Url;
 
 use crate::error::Result;
 use crate::model::{
-    Client, ClientBusinessId, Dataset, DebugToken, Deletion, Event, ExchangedToken, GraphError,
-    MeBusiness, MintParams, MintedToken, OnboardingResult, Owner, Ownership, PageInfo, PageToken,
-    PartnerRef, PartnerSystemUser, PendingSecret, Pixel, Session, SessionState, SystemUserId,
-    TokenSecret, WebhookChange,
+    Asset, Client, ClientBusinessId, Dataset, DebugToken, Deletion, Event, ExchangedToken,
+    GraphError, MeBusiness, MintParams, MintedToken, OnboardingResult, Owner, Ownership, PageInfo,
+    PageToken, PartnerRef, PartnerSystemUser, PendingSecret, Pixel, Session, SessionState,
+    SystemUserId, TokenSecret, WebhookChange,
 };
 
 /// Why a conditional write did not happen.
@@ -145,7 +145,8 @@ pub trait PageStore: Send + Sync {
     async fn page(&self, owner: &Owner, page_id: &str) -> Result<Option<PageToken>>;
     async fn pages(&self, owner: &Owner) -> Result<Vec<PageToken>>;
     /// Records a page token and clears its pending marker; for a client, only while it is
-    /// `active` (the fence).
+    /// `active` or `incomplete` (an On-Behalf-Of onboarding stores pages before it completes),
+    /// never once it is leaving (the fence).
     async fn put_page(
         &self,
         owner: &Owner,
@@ -335,6 +336,30 @@ pub trait Graph: Send + Sync {
     ) -> Result<SecretString, GraphError>;
     /// Revokes a token at Meta (`/oauth/revoke`, the one call that carries a token in its URL).
     async fn revoke(&self, token: &SecretString) -> Result<(), GraphError>;
+    /// Creates the On-Behalf-Of relationship (`POST /{partner_bm}/managed_businesses`) with the
+    /// client admin's user token; repeating it is harmless.
+    async fn add_managed_business(
+        &self,
+        partner_business_id: &str,
+        client: &ClientBusinessId,
+        user_token: &SecretString,
+    ) -> Result<(), GraphError>;
+    /// The token of the partner's system user in the client's Business Manager
+    /// (`POST /{client_bm}/access_token`), with the partner's own system user token.
+    async fn client_system_user_token(
+        &self,
+        client: &ClientBusinessId,
+        partner_token: &SecretString,
+        scopes: &[String],
+    ) -> Result<SecretString, GraphError>;
+    /// Assigns an asset to a system user (`POST /{asset}/assigned_users`) with the client
+    /// admin's user token.
+    async fn assign_asset(
+        &self,
+        asset: &Asset,
+        system_user_id: &SystemUserId,
+        user_token: &SecretString,
+    ) -> Result<(), GraphError>;
     /// Ends an On-Behalf-Of relationship.
     async fn remove_managed_business(
         &self,

@@ -25,6 +25,10 @@ impl SecretNames {
     pub fn bisu(&self, client: &ClientBusinessId) -> String {
         format!("{}bisu", self.client_prefix(client))
     }
+    /// The client system user's token of an On-Behalf-Of client.
+    pub fn obo(&self, client: &ClientBusinessId) -> String {
+        format!("{}obo", self.client_prefix(client))
+    }
     pub fn minted(&self, client: &ClientBusinessId, token_id: &str) -> String {
         format!("{}tokens/{token_id}", self.client_prefix(client))
     }
@@ -46,6 +50,9 @@ pub struct Settings {
     pub webhook_verify_token: SecretString,
     pub names: SecretNames,
     pub partner_business_id: Option<String>,
+    /// On-Behalf-Of is configured (`OBO_CONFIG_ID`), with these scopes at most.
+    pub obo_enabled: bool,
+    pub obo_scopes: Vec<String>,
     /// The redirect URI of the manual login dialog (oauth-callback only).
     pub redirect_uri: Option<Url>,
     pub session_ttl_secs: i64,
@@ -65,6 +72,8 @@ impl Settings {
             webhook_verify_token: app.webhook_verify_token,
             names: SecretNames::new(&config.secret_prefix),
             partner_business_id: config.partner_business_id.clone(),
+            obo_enabled: config.obo_config_id.is_some(),
+            obo_scopes: config.obo_scopes.clone(),
             redirect_uri: config.redirect_uri.clone(),
             session_ttl_secs: 15 * 60,
             dataset_cache_max_age_secs: config.dataset_cache_max_age.as_secs() as i64,
@@ -84,6 +93,12 @@ impl Settings {
             webhook_verify_token: SecretString::from("test-verify-token"),
             names: SecretNames::new("meta-login/test"),
             partner_business_id: Some("7000000000000001".into()),
+            obo_enabled: true,
+            obo_scopes: vec![
+                "business_management".into(),
+                "ads_management".into(),
+                "pages_show_list".into(),
+            ],
             redirect_uri: Some(Url::parse("https://example.test/oauth/callback").expect("url")),
             session_ttl_secs: 15 * 60,
             dataset_cache_max_age_secs: 3600,

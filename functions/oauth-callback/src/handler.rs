@@ -8,8 +8,10 @@ use shared::config::{Config, OnboardingConfig};
 use shared::lambda::http::{
     Query, cookie, error_json, json, json_body, query, redirect, respond, set_cookie,
 };
-use shared::model::{Mode, OnboardingResult, PartnerRef, SessionState, parse_auth_code};
-use shared::onboarding::{self, BROWSER_COOKIE, CodeSource, Completed};
+use shared::model::{
+    Asset, ClientBusinessId, Mode, OnboardingResult, PartnerRef, SessionState, parse_auth_code,
+};
+use shared::onboarding::{self, BROWSER_COOKIE, CodeSource, Completed, OboRequest};
 use shared::{Error, Ports, Result};
 
 use crate::pages;
@@ -32,6 +34,45 @@ struct NewSessionRequest {
     partner_ref: PartnerRef,
     #[serde(default)]
     mode: Option<Mode>,
+    #[serde(default)]
+    client_business_id: Option<ClientBusinessId>,
+    #[serde(default)]
+    assets: Option<Vec<AssetRequest>>,
+    #[serde(default)]
+    scope: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssetRequest {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    tasks: Option<Vec<String>>,
+}
+
+impl NewSessionRequest {
+    /// The On-Behalf-Of part, when any of its fields is there.
+    fn obo(self) -> Result<Option<OboRequest>> {
+        if self.client_business_id.is_none() && self.assets.is_none() && self.scope.is_none() {
+            return Ok(None);
+        }
+        let client_business_id = self.client_business_id.ok_or_else(|| {
+            Error::InvalidRequest("assets and scope go with a client_business_id".into())
+        })?;
+        let assets = self
+            .assets
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| Asset::new(&a.id, &a.kind, a.tasks))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(OboRequest {
+            client_business_id,
+            assets,
+            scopes: self.scope.unwrap_or_default(),
+        }))
+    }
 }
 
 #[derive(Serialize)]
@@ -101,7 +142,8 @@ impl App {
     async fn new_session(&self, req: &Request) -> Result<Response<Body>> {
         let body: NewSessionRequest = json_body(req, MAX_BODY)?;
         let mode = body.mode.unwrap_or(Mode::Bisu);
-        let new = onboarding::create_session(&self.ports, body.partner_ref, mode).await?;
+        let partner_ref = body.partner_ref.clone();
+        let new = onboarding::create_session(&self.ports, partner_ref, mode, body.obo()?).await?;
         let login_url = onboarding::start_url(&self.onboarding, &new.state);
         let mut onboarding_url = login_url.join("../onboarding").expect("a relative path");
         onboarding_url
@@ -151,7 +193,8 @@ impl App {
             Some(result) => pages::connected(result),
             None => {
                 let login_url = onboarding::start_url(&self.onboarding, &state);
-                pages::onboarding(&self.config, &self.onboarding, &state, &login_url)
+                let config_id = self.onboarding.config_id(bound.session.mode)?;
+                pages::onboarding(&self.config, config_id, &state, &login_url)
             }
         };
         Ok(self.with_cookie(page, bound.new_cookie))
@@ -160,7 +203,8 @@ impl App {
     /// `login_url`: binds this browser, then goes to Meta's dialog.
     async fn start(&self, req: &Request) -> Result<Response<Body>> {
         let (state, bound) = self.bound(req).await?;
-        let dialog = onboarding::dialog_url(&self.config, &self.onboarding, &state);
+        let dialog =
+            onboarding::dialog_url(&self.config, &self.onboarding, &state, bound.session.mode)?;
         Ok(self.with_cookie(redirect(dialog.as_str()), bound.new_cookie))
     }
 

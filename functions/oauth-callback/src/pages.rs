@@ -2,7 +2,7 @@
 
 use lambda_http::{Body, Response};
 use shared::Error;
-use shared::config::{Config, OnboardingConfig};
+use shared::config::Config;
 use shared::lambda::html::{Scripts, escape, nonce, page};
 use shared::model::{OnboardingResult, SessionState};
 use url::Url;
@@ -18,7 +18,7 @@ fn script_value(value: &str) -> String {
 
 pub fn onboarding(
     config: &Config,
-    onboarding: &OnboardingConfig,
+    config_id: &str,
     state: &SessionState,
     login_url: &Url,
 ) -> Response<Body> {
@@ -50,7 +50,7 @@ document.getElementById('connect').addEventListener('click', function () {{
         login_url = escape(login_url.as_str()),
         app_id = script_value(config.app_id.as_str()),
         version = script_value(&config.graph_version),
-        config_id = script_value(&onboarding.login_config_id),
+        config_id = script_value(config_id),
         state = script_value(state.expose()),
         sdk = escape(config.js_sdk_url.as_str()),
     );

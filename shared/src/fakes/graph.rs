@@ -23,6 +23,9 @@ pub enum Call {
     Mint,
     Refresh,
     Revoke,
+    AddManagedBusiness,
+    ClientSystemUserToken,
+    AssignAsset,
     InstallApp,
     MintSystemUserToken,
     PageToken,
@@ -40,6 +43,8 @@ pub struct FakeToken {
     pub valid: bool,
     pub app_id: String,
     pub expires_at: i64,
+    /// A person's user token (a client admin's), not a system user's.
+    pub user: bool,
 }
 
 #[derive(Default)]
@@ -54,6 +59,10 @@ struct State {
     faults: VecDeque<(Call, GraphError)>,
     calls: Vec<Call>,
     minted: usize,
+    /// Client businesses the partner manages (On-Behalf-Of).
+    managed: std::collections::HashSet<ClientBusinessId>,
+    /// asset id -> the system user it is assigned to, with its tasks.
+    assigned: HashMap<String, (String, Vec<String>)>,
 }
 
 pub struct FakeGraph {
@@ -108,11 +117,45 @@ impl FakeGraph {
                 valid: true,
                 app_id: APP_ID.into(),
                 expires_at: 0,
+                user: false,
             },
         );
         s.bisu.insert(business, token.clone());
         s.codes.insert(code.clone(), token);
         code
+    }
+
+    /// A code from the On-Behalf-Of login: it exchanges for the client admin's user token.
+    pub fn issue_obo_code(&self, business: &str) -> String {
+        let mut s = self.state.lock().unwrap();
+        let n = s.tokens.len() + 1;
+        let token = format!("EAAfakeadmin{business}t{n}");
+        let code = format!("obo-code-{business}-{n}");
+        s.tokens.insert(
+            token.clone(),
+            FakeToken {
+                business: Some(ClientBusinessId::parse(business).expect("digits")),
+                system_user_id: format!("{business}8"),
+                scopes: vec!["business_management".into()],
+                granular: vec![],
+                valid: true,
+                app_id: APP_ID.into(),
+                expires_at: self.clock.now() + 60 * 86400,
+                user: true,
+            },
+        );
+        s.codes.insert(code.clone(), token);
+        code
+    }
+
+    /// The system user and tasks an asset is assigned to.
+    pub fn assigned(&self, asset: &str) -> Option<(String, Vec<String>)> {
+        self.state.lock().unwrap().assigned.get(asset).cloned()
+    }
+
+    pub fn manages(&self, business: &str) -> bool {
+        let id = ClientBusinessId::parse(business).expect("digits");
+        self.state.lock().unwrap().managed.contains(&id)
     }
 
     /// A valid token of the partner's own system user.
@@ -129,6 +172,7 @@ impl FakeGraph {
                 valid: true,
                 app_id: APP_ID.into(),
                 expires_at: 0,
+                user: false,
             },
         );
         token
@@ -442,6 +486,69 @@ impl Graph for FakeGraph {
             .collect();
         pages.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(pages)
+    }
+
+    async fn add_managed_business(
+        &self,
+        _partner_business_id: &str,
+        client: &ClientBusinessId,
+        user_token: &SecretString,
+    ) -> Result<(), GraphError> {
+        self.enter(Call::AddManagedBusiness).await?;
+        let admin = self.valid(user_token)?;
+        if !admin.user || admin.business.as_ref() != Some(client) {
+            return Err(GraphError::meta(400, 42004, None));
+        }
+        self.state.lock().unwrap().managed.insert(client.clone());
+        Ok(())
+    }
+
+    async fn client_system_user_token(
+        &self,
+        client: &ClientBusinessId,
+        partner_token: &SecretString,
+        scopes: &[String],
+    ) -> Result<SecretString, GraphError> {
+        self.enter(Call::ClientSystemUserToken).await?;
+        let partner = self.valid(partner_token)?;
+        let mut s = self.state.lock().unwrap();
+        if partner.business.is_some() || !s.managed.contains(client) {
+            return Err(GraphError::meta(403, 200, None));
+        }
+        s.minted += 1;
+        let token = format!("EAAfakeobo{client}n{}", s.minted);
+        s.tokens.insert(
+            token.clone(),
+            FakeToken {
+                business: Some(client.clone()),
+                system_user_id: format!("{client}7"),
+                scopes: scopes.to_vec(),
+                granular: vec![],
+                valid: true,
+                app_id: APP_ID.into(),
+                expires_at: 0,
+                user: false,
+            },
+        );
+        Ok(SecretString::from(token))
+    }
+
+    async fn assign_asset(
+        &self,
+        asset: &crate::model::Asset,
+        system_user_id: &crate::model::SystemUserId,
+        user_token: &SecretString,
+    ) -> Result<(), GraphError> {
+        self.enter(Call::AssignAsset).await?;
+        let admin = self.valid(user_token)?;
+        if !admin.user {
+            return Err(GraphError::meta(403, 200, None));
+        }
+        self.state.lock().unwrap().assigned.insert(
+            asset.id.clone(),
+            (system_user_id.to_string(), asset.tasks.clone()),
+        );
+        Ok(())
     }
 
     async fn remove_managed_business(

@@ -16,6 +16,7 @@ pub async fn bound_session(ports: &Ports, partner_ref: &str) -> SessionState {
         ports,
         PartnerRef::parse(partner_ref).expect("a ref"),
         crate::model::Mode::Bisu,
+        None,
     )
     .await
     .expect("a session");
@@ -128,4 +129,28 @@ pub fn leftovers(fakes: &Fakes, ports: &Ports, id: &ClientBusinessId) -> (Vec<St
                 .count()
     });
     (secrets, items)
+}
+
+/// An On-Behalf-Of session for `business`, bound to [`BROWSER`], assigning `assets`.
+pub async fn obo_session(
+    ports: &Ports,
+    business: &str,
+    assets: Vec<crate::model::Asset>,
+) -> SessionState {
+    let new = onboarding::create_session(
+        ports,
+        PartnerRef::parse("acct-obo").expect("a ref"),
+        crate::model::Mode::Obo,
+        Some(onboarding::OboRequest {
+            client_business_id: ClientBusinessId::parse(business).expect("digits"),
+            assets,
+            scopes: vec![],
+        }),
+    )
+    .await
+    .expect("a session");
+    onboarding::bind_browser(ports, &new.state, Some(BROWSER))
+        .await
+        .expect("bound");
+    new.state
 }

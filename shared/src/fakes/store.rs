@@ -352,7 +352,9 @@ impl PageStore for MemoryStore {
     ) -> Result<Result<(), Conflict>> {
         let mut s = self.enter("store.put_page").await?;
         if let Owner::Client(id) = owner
-            && !is_active(&s, id)
+            && !s.clients.get(id).is_some_and(|c| {
+                matches!(c.status, ClientStatus::Active | ClientStatus::Incomplete)
+            })
         {
             return Ok(Err(Conflict::Stale));
         }

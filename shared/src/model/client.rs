@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::ids::{ClientBusinessId, Mode, PartnerRef, SystemUserId};
+use super::obo::OboState;
 use crate::error::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +60,9 @@ pub struct Client {
     /// When the sweep next looks at the client (health check, or the second cleanup);
     /// `None`: nothing is pending.
     pub next_check_at: Option<i64>,
+    /// On-Behalf-Of: the assets assigned and how far the onboarding got.
+    #[serde(default)]
+    pub obo: Option<OboState>,
     /// Optimistic lock: every write expects the version it read.
     pub version: u64,
 }
@@ -71,9 +75,14 @@ impl Client {
             ClientStatus::NeedsReconnect => Err(Error::NeedsReconnect(
                 "the client's token is no longer valid: the client must connect again".into(),
             )),
-            ClientStatus::Incomplete => Err(Error::NeedsReconnect(
-                "the client's onboarding did not complete: the client must connect again".into(),
-            )),
+            ClientStatus::Incomplete => Err(Error::NeedsReconnect(format!(
+                "the client's onboarding did not complete ({}): a new session for the business \
+                 resumes it",
+                self.obo
+                    .as_ref()
+                    .and_then(|o| o.failed.as_deref())
+                    .unwrap_or("interrupted")
+            ))),
             ClientStatus::Offboarding | ClientStatus::Offboarded => Err(Error::ClientOffboarded),
         }
     }

@@ -8,6 +8,7 @@ mod event;
 pub mod graph_error;
 pub mod graph_types;
 pub mod ids;
+mod obo;
 mod owner;
 mod partner;
 mod session;
@@ -26,6 +27,7 @@ pub use ids::{
     AppId, ClientBusinessId, MAX_AUTH_CODE_LEN, Mode, PartnerRef, SessionState, SystemUserId,
     is_digits, parse_auth_code,
 };
+pub use obo::{Asset, AssetKind, MAX_ASSETS, OboState};
 pub use owner::Owner;
 pub use partner::PartnerSystemUser;
 pub use session::{OnboardingResult, Session, SessionStatus};

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::client::ClientStatus;
 use super::ids::{ClientBusinessId, Mode, PartnerRef, SystemUserId};
+use super::obo::Asset;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -39,6 +40,14 @@ pub struct Session {
     #[serde(default)]
     pub browser: Option<String>,
     pub result: Option<OnboardingResult>,
+    /// On-Behalf-Of: the client's Business Manager, the assets to assign, and the scopes for
+    /// its system user (empty: `OBO_SCOPES`).
+    #[serde(default)]
+    pub client_business_id: Option<ClientBusinessId>,
+    #[serde(default)]
+    pub assets: Vec<Asset>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 impl Session {

@@ -7,9 +7,9 @@ use secrecy::SecretString;
 use crate::custody;
 use crate::error::{Error, Result};
 use crate::model::{
-    Client, ClientBusinessId, ClientStatus, DebugToken, Event, EventType, OnboardingResult, Owner,
-    PendingPurpose, SecretRef, Session, SessionState, SessionStatus, SystemUserId, TokenSecret,
-    Whose,
+    Client, ClientBusinessId, ClientStatus, DebugToken, Event, EventType, Mode, OnboardingResult,
+    Owner, PendingPurpose, SecretRef, Session, SessionState, SessionStatus, SystemUserId,
+    TokenSecret, Whose,
 };
 use crate::ports::{Also, Ports};
 
@@ -69,7 +69,11 @@ pub async fn complete(
             .ok_or(Error::SessionNotFound)?;
         return settled(&session, now)?.ok_or(Error::SessionExpired);
     }
-    match onboard(ports, state, &session, code, source).await {
+    let onboarded = match session.mode {
+        Mode::Bisu => onboard(ports, state, &session, code, source).await,
+        Mode::Obo => super::obo::onboard(ports, state, &session, code, source).await,
+    };
+    match onboarded {
         Ok(result) => Ok(Completed {
             result,
             replayed: false,
@@ -105,13 +109,12 @@ fn settled(session: &Session, now: i64) -> Result<Option<Completed>> {
     }
 }
 
-async fn onboard(
+/// Exchanges a code; `redirect_uri` goes only with a code from the login dialog.
+pub(super) async fn exchange(
     ports: &Ports,
-    state: &SessionState,
-    session: &Session,
-    code: SecretString,
+    code: &SecretString,
     source: CodeSource,
-) -> Result<OnboardingResult> {
+) -> Result<crate::model::ExchangedToken> {
     let redirect_uri = match source {
         CodeSource::LoginDialog => Some(
             ports
@@ -122,11 +125,21 @@ async fn onboard(
         ),
         CodeSource::JsSdk => None,
     };
-    let exchanged = ports
+    ports
         .graph
-        .exchange_code(&code, redirect_uri)
+        .exchange_code(code, redirect_uri)
         .await
-        .map_err(|e| e.into_exchange_error())?;
+        .map_err(|e| e.into_exchange_error())
+}
+
+async fn onboard(
+    ports: &Ports,
+    state: &SessionState,
+    session: &Session,
+    code: SecretString,
+    source: CodeSource,
+) -> Result<OnboardingResult> {
+    let exchanged = exchange(ports, &code, source).await?;
     let lifetime = exchanged.lifetime_secs();
     let token = exchanged.access_token;
     let (me, debug) = tokio::join!(ports.graph.me(&token), ports.graph.debug_token(&token));
@@ -222,6 +235,7 @@ async fn onboard(
                     datasets_fetched_at: None,
                     // Health checks spread over the interval, not in bursts.
                     next_check_at: Some(now + rand::rng().random_range(1..=interval)),
+                    obo: None,
                     version: existing.as_ref().map_or(1, |c| c.version + 1),
                 };
                 let kind = if reconnected {

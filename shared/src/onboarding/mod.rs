@@ -3,11 +3,12 @@
 
 mod browser;
 mod complete;
+mod obo;
 mod session;
 
 pub use browser::{BROWSER_COOKIE, BoundSession, bind_browser, browser_hash};
 pub use complete::{CodeSource, Completed, complete};
-pub use session::{NewSession, create_session, dialog_url, start_url};
+pub use session::{NewSession, OboRequest, create_session, dialog_url, start_url};
 
 use crate::error::Error;
 
@@ -25,3 +26,6 @@ pub fn consent_denied(reason: Option<&str>) -> Error {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod obo_tests;

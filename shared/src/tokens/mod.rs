@@ -6,13 +6,14 @@ mod pages;
 
 pub(crate) use granular::minted_event;
 pub use granular::{MintRequest, granular};
+pub(crate) use pages::derive as derive_page;
 pub use pages::{PageAnswer, PageListing, check_pages, page_token, pages, parse_page_id};
 
 use crate::clients;
 use crate::custody;
 use crate::error::{Error, Result};
 use crate::model::{
-    Client, ClientBusinessId, MintParams, Owner, PendingPurpose, SecretRef, TokenAnswer,
+    Client, ClientBusinessId, MintParams, Mode, Owner, PendingPurpose, SecretRef, TokenAnswer,
     TokenSecret, Whose,
 };
 use crate::partner;
@@ -67,22 +68,33 @@ pub async fn current(ports: &Ports, client: &Client, recovery: Recovery) -> Resu
     }
 }
 
-/// Asks Meta for the client's existing BISU (`fetch_only`) with the partner's system user
-/// token, stores it again and points the client item at it.
+/// Asks Meta again with the partner's system user token, stores the token again and points
+/// the client item at it: the existing BISU (`fetch_only`), or an On-Behalf-Of client system
+/// user's token.
 async fn recover(ports: &Ports, client: &Client) -> Result<TokenSecret> {
     let id = &client.client_business_id;
-    tracing::warn!(client_business_id = %id, "BISU secret missing: recovering it with fetch_only");
+    tracing::warn!(client_business_id = %id, "the client's token secret is missing: recovering it");
     let partner = partner::system_user_token(ports).await?;
-    let params = MintParams {
-        system_user_id: client.system_user_id.to_string(),
-        fetch_only: true,
-        ..MintParams::default()
+    let asked = match client.mode {
+        Mode::Bisu => {
+            let params = MintParams {
+                system_user_id: client.system_user_id.to_string(),
+                fetch_only: true,
+                ..MintParams::default()
+            };
+            ports
+                .graph
+                .system_user_access_token(id, &partner, &params)
+                .await
+        }
+        Mode::Obo => {
+            ports
+                .graph
+                .client_system_user_token(id, &partner, &client.scopes)
+                .await
+        }
     };
-    let token = match ports
-        .graph
-        .system_user_access_token(id, &partner, &params)
-        .await
-    {
+    let token = match asked {
         Ok(token) => token,
         Err(err) => return Err(clients::graph_failure(ports, Some(id), err, Whose::Partner).await),
     };

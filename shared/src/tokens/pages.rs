@@ -96,6 +96,18 @@ pub async fn page_token(ports: &Ports, owner: &Owner, page_id: &str) -> Result<P
     {
         return Ok(answer(secret.access_token));
     }
+    let token = derive(ports, owner, page_id, &base, whose).await?;
+    Ok(answer(token))
+}
+
+/// Derives a page token from `base` and keeps it; returns it.
+pub(crate) async fn derive(
+    ports: &Ports,
+    owner: &Owner,
+    page_id: &str,
+    base: &TokenSecret,
+    whose: Whose,
+) -> Result<SecretString> {
     let token = match ports.graph.page_token(page_id, &base.access_token).await {
         Ok(token) => token,
         Err(err) => {
@@ -138,7 +150,7 @@ pub async fn page_token(ports: &Ports, owner: &Owner, page_id: &str) -> Result<P
         return Err(Error::ClientOffboarded);
     }
     tracing::info!(owner = %owner, page_id, "page token stored");
-    Ok(answer(secret.access_token))
+    Ok(secret.access_token)
 }
 
 /// The pages the owner's system user has a role on, and whether each token is stored.

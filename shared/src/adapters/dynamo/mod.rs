@@ -145,14 +145,26 @@ impl DynamoStore {
 
     /// The fence: the transaction happens only while the client is `active`.
     fn client_is_active(&self, id: &ClientBusinessId) -> TransactWriteItem {
-        let check = ConditionCheck::builder()
+        self.client_status_in(id, &[ClientStatus::Active])
+    }
+
+    /// The fence for what an On-Behalf-Of onboarding adds before it completes: `active` or
+    /// `incomplete`, never a client that is leaving.
+    fn client_status_in(
+        &self,
+        id: &ClientBusinessId,
+        statuses: &[ClientStatus],
+    ) -> TransactWriteItem {
+        let names: Vec<String> = (0..statuses.len()).map(|i| format!(":s{i}")).collect();
+        let mut check = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key(client_pk(id), CLIENT_SK)))
-            .condition_expression("#status = :active")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":active", status_value(ClientStatus::Active))
-            .build()
-            .expect("table, key and condition are set");
+            .condition_expression(format!("#status IN ({})", names.join(", ")))
+            .expression_attribute_names("#status", "status");
+        for (name, status) in names.iter().zip(statuses) {
+            check = check.expression_attribute_values(name, status_value(status));
+        }
+        let check = check.build().expect("table, key and condition are set");
         TransactWriteItem::builder().condition_check(check).build()
     }
 
@@ -580,7 +592,8 @@ impl PageStore for DynamoStore {
             self.delete_write(owner_pk(&pending.owner), &pending_sk(&pending.secret_name)),
         ];
         if let Owner::Client(id) = owner {
-            writes.push(self.client_is_active(id));
+            writes
+                .push(self.client_status_in(id, &[ClientStatus::Active, ClientStatus::Incomplete]));
         }
         self.transact(writes, "recording a page token").await
     }

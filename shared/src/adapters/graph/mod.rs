@@ -15,8 +15,8 @@ use url::Url;
 
 use crate::model::graph_error::regain_access_secs;
 use crate::model::{
-    AppId, ClientBusinessId, DebugToken, ExchangedToken, GraphError, GraphErrorClass, MeBusiness,
-    MintParams, Ownership, PageInfo, Pixel, SystemUserId,
+    AppId, Asset, ClientBusinessId, DebugToken, ExchangedToken, GraphError, GraphErrorClass,
+    MeBusiness, MintParams, Ownership, PageInfo, Pixel, SystemUserId,
 };
 use crate::ports::Graph;
 use crate::signatures::appsecret_proof;
@@ -501,6 +501,79 @@ impl Graph for GraphClient {
         let url = self.endpoint("oauth/revoke");
         let _: serde_json::Value = self
             .send(Method::GET, url, &params, Auth::Token(token), Carry::Query)
+            .await?;
+        Ok(())
+    }
+
+    async fn add_managed_business(
+        &self,
+        partner_business_id: &str,
+        client: &ClientBusinessId,
+        user_token: &SecretString,
+    ) -> Result<(), GraphError> {
+        let url = self.endpoint(&format!("{partner_business_id}/managed_businesses"));
+        let params = [("existing_client_business_id", client.to_string())];
+        let _: serde_json::Value = self
+            .send(
+                Method::POST,
+                url,
+                &params,
+                Auth::Token(user_token),
+                Carry::Form,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn client_system_user_token(
+        &self,
+        client: &ClientBusinessId,
+        partner_token: &SecretString,
+        scopes: &[String],
+    ) -> Result<SecretString, GraphError> {
+        #[derive(Deserialize)]
+        struct Issued {
+            access_token: SecretString,
+        }
+        let params = [
+            ("scope", scopes.join(",")),
+            ("app_id", self.app_id.as_str().to_owned()),
+        ];
+        let url = self.endpoint(&format!("{client}/access_token"));
+        let issued: Issued = self
+            .send_once(
+                Method::POST,
+                url,
+                &params,
+                Auth::Token(partner_token),
+                Carry::Form,
+            )
+            .await?;
+        Ok(issued.access_token)
+    }
+
+    async fn assign_asset(
+        &self,
+        asset: &Asset,
+        system_user_id: &SystemUserId,
+        user_token: &SecretString,
+    ) -> Result<(), GraphError> {
+        let params = [
+            ("user", system_user_id.to_string()),
+            (
+                "tasks",
+                serde_json::to_string(&asset.tasks).expect("strings serialize"),
+            ),
+        ];
+        let url = self.endpoint(&format!("{}/assigned_users", asset.id));
+        let _: serde_json::Value = self
+            .send(
+                Method::POST,
+                url,
+                &params,
+                Auth::Token(user_token),
+                Carry::Form,
+            )
             .await?;
         Ok(())
     }
