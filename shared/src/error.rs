@@ -62,7 +62,7 @@ pub enum Error {
     Internal(String),
     /// An On-Behalf-Of onboarding stopped at a step; a new session for the business resumes.
     #[error(
-        "the connection stopped at the step \"{step}\": {cause} A new onboarding session for this business resumes from there."
+        "the connection stopped at the step \"{step}\" ({cause}); a new onboarding session for this business resumes from there"
     )]
     OnboardingStopped {
         step: &'static str,

@@ -293,6 +293,8 @@ pub trait Graph: Send + Sync {
     ) -> Result<ExchangedToken, GraphError>;
     /// `GET /me?fields=client_business_id` with a BISU token.
     async fn me(&self, token: &SecretString) -> Result<MeBusiness, GraphError>;
+    /// `GET /me` with any system user's token: its id.
+    async fn me_id(&self, token: &SecretString) -> Result<String, GraphError>;
     /// Inspects a token with the app token.
     async fn debug_token(&self, token: &SecretString) -> Result<DebugToken, GraphError>;
     /// Every owned or shared pixel of a business, all pages.

@@ -34,7 +34,7 @@ ALL_ROUTES = INTERNAL_ROUTES | {
     "GET /meta/data-deletion/{code}",
 }
 CLIENT_SECRETS = {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:meta-login/${Stage}/clients/*"}
-PARTNER_SECRET_READERS = {"token-fetch", "offboarding"}
+PARTNER_SECRET_READERS = {"oauth-callback", "token-fetch", "offboarding"}
 TABLE_ARN = SUB_VALUES["Table.Arn"]
 DUE_INDEX_ARN = TABLE_ARN + "/index/due"
 
@@ -174,17 +174,17 @@ class PartnerSecret(unittest.TestCase):
                 readers = functions_that_can(self.template, "secretsmanager:GetSecretValue", arn)
                 self.assertLessEqual(readers, PARTNER_SECRET_READERS, arn)
 
-    def test_granting_it_to_oauth_callback_is_caught(self):
+    def test_granting_it_to_dataset_lookup_is_caught(self):
         widened = copy.deepcopy(self.template)
-        first_statement(widened, "OAuthCallbackRole").append(
+        first_statement(widened, "DatasetLookupRole").append(
             {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": {"Ref": "PartnerSecret"}}
         )
         self.assertEqual(
             functions_that_can(widened, "secretsmanager:GetSecretValue", PARTNER_SECRET_ARN),
-            PARTNER_SECRET_READERS | {"oauth-callback"},
+            PARTNER_SECRET_READERS | {"dataset-lookup"},
         )
         found = violations(widened, readme_table())
-        self.assertIn("oauth-callback: secretsmanager:GetSecretValue on partner secret is not in the README table", found)
+        self.assertIn("dataset-lookup: secretsmanager:GetSecretValue on partner secret is not in the README table", found)
 
     def test_a_wildcard_that_reaches_it_is_caught(self):
         widened = copy.deepcopy(self.template)
@@ -196,11 +196,11 @@ class PartnerSecret(unittest.TestCase):
 
     def test_an_action_wildcard_that_reaches_it_is_caught(self):
         widened = copy.deepcopy(self.template)
-        first_statement(widened, "OAuthCallbackRole").append(
+        first_statement(widened, "DatasetLookupRole").append(
             {"Effect": "Allow", "Action": "secretsmanager:Get*", "Resource": "arn:aws:secretsmanager:*:*:secret:meta-login/*"}
         )
         readers = functions_that_can(widened, "secretsmanager:GetSecretValue", PARTNER_SECRET_ARN)
-        self.assertIn("oauth-callback", readers)
+        self.assertIn("dataset-lookup", readers)
 
 
 class KeyPolicy(unittest.TestCase):

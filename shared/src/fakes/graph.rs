@@ -305,6 +305,11 @@ impl Graph for FakeGraph {
         })
     }
 
+    async fn me_id(&self, token: &SecretString) -> Result<String, GraphError> {
+        self.enter(Call::Me).await?;
+        Ok(self.valid(token)?.system_user_id)
+    }
+
     async fn debug_token(&self, token: &SecretString) -> Result<DebugToken, GraphError> {
         self.enter(Call::DebugToken).await?;
         let s = self.state.lock().unwrap();

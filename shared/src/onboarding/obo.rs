@@ -109,10 +109,10 @@ async fn system_user(
     // Meta gives the same system user again on a retry: its id comes before anything is kept.
     let me = ports
         .graph
-        .me(&token)
+        .me_id(&token)
         .await
         .map_err(|e| e.into_error(Whose::Client))?;
-    let system_user_id = SystemUserId::parse(&me.id)?;
+    let system_user_id = SystemUserId::parse(&me)?;
     let secret = TokenSecret {
         access_token: token,
         system_user_id: system_user_id.clone(),

@@ -149,6 +149,15 @@ impl Stack {
             .map(str::to_owned)
     }
 
+    /// A read-out of the emulator (`GET`), answering its JSON.
+    pub async fn emulator_json_get(&self, path: &str) -> Value {
+        let answer = self
+            .answer(self.http.get(format!("{}{path}", self.emulator_url)))
+            .await;
+        assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+        answer.json()
+    }
+
     /// A control call to the emulator, answering its JSON.
     pub async fn emulator_json(&self, path: &str, body: &Value) -> Value {
         let answer = self.emulator(path, body).await;

@@ -59,11 +59,31 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    // Demo Bike Shop, connected On-Behalf-Of: its page and catalog assigned to a system user of
+    // the partner in its Business Manager.
+    let obo_request = serde_json::json!({"partner_ref": "demo-account", "mode": "obo",
+        "client_business_id": "3000000000000002",
+        "assets": [{"id": "6000000000000002", "type": "page"}, {"id": "9100000000000002", "type": "catalog"}]});
+    let obo = match stack.new_session_with(&obo_request).await {
+        Ok(session) => session,
+        Err(err) => {
+            eprintln!("The local stack started but did not open a demo session: {err}");
+            drop(stack);
+            std::process::exit(1);
+        }
+    };
     let url = &stack.invoke_url;
     println!();
-    println!("Ready. Open this page and click Connect (or follow the link to the consent page):");
+    println!("Ready. Open a page and click Connect (or follow the link to the consent page):");
     println!();
-    println!("    {url}/onboarding?session={}", session.state);
+    println!(
+        "    Login for Business:  {url}/onboarding?session={}",
+        session.state
+    );
+    println!(
+        "    On-Behalf-Of:        {url}/onboarding?session={}",
+        obo.state
+    );
     println!();
     println!(
         "New session:      curl -s -X POST {url}/onboarding/sessions -H 'content-type: application/json' -d '{{\"partner_ref\":\"demo\"}}'"

@@ -15,6 +15,8 @@ use crate::proxy::Proxy;
 pub const APP_ID: &str = "1000000000000001";
 pub const APP_SECRET: &str = "demo-app-secret-not-a-real-secret";
 pub const LOGIN_CONFIG_ID: &str = "2000000000000001";
+/// The emulator's user-token configuration with `business_management`, for On-Behalf-Of.
+pub const OBO_CONFIG_ID: &str = "2000000000000003";
 pub const WEBHOOK_VERIFY_TOKEN: &str = "demo-webhook-verify-token";
 pub const TABLE: &str = "meta-login-local";
 pub const SECRET_PREFIX: &str = "meta-login/local";
@@ -232,10 +234,16 @@ pub struct Session {
 impl Stack {
     /// Opens an onboarding session for `partner_ref`, as the partner's backend would.
     pub async fn new_session(&self, partner_ref: &str) -> Result<Session, String> {
+        self.new_session_with(&serde_json::json!({"partner_ref": partner_ref}))
+            .await
+    }
+
+    /// Opens an onboarding session with any request body (an On-Behalf-Of one, say).
+    pub async fn new_session_with(&self, request: &serde_json::Value) -> Result<Session, String> {
         let response = self
             .http
             .post(format!("{}/onboarding/sessions", self.invoke_url))
-            .json(&serde_json::json!({"partner_ref": partner_ref}))
+            .json(request)
             .send()
             .await
             .map_err(|e| format!("new session: {e}"))?;
@@ -336,6 +344,7 @@ fn write_env_file(
         ("META_APP_ID", APP_ID.to_owned()),
         ("APP_SECRET_ID", APP_SECRET_ID.to_owned()),
         ("LOGIN_CONFIG_ID", LOGIN_CONFIG_ID.to_owned()),
+        ("OBO_CONFIG_ID", OBO_CONFIG_ID.to_owned()),
         ("REDIRECT_URI", format!("{invoke_url}/oauth/callback")),
         ("TABLE_NAME", TABLE.to_owned()),
         ("SECRET_PREFIX", SECRET_PREFIX.to_owned()),

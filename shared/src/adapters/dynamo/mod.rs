@@ -84,7 +84,7 @@ impl DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| Error::storage(context, e.into_service_error()))?;
+            .map_err(|e| Error::storage(context, DisplayErrorContext(e)))?;
         Ok(out.item)
     }
 
@@ -116,7 +116,7 @@ impl DynamoStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| Error::storage(context, e.into_service_error()))?;
+                .map_err(|e| Error::storage(context, DisplayErrorContext(e)))?;
             all.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
             if start.is_none() {
@@ -212,7 +212,7 @@ impl DynamoStore {
                 );
                 Ok(Err(Conflict::Stale))
             }
-            Err(err) => Err(Error::storage(context, err.into_service_error())),
+            Err(err) => Err(Error::storage(context, DisplayErrorContext(err))),
         }
     }
 
@@ -237,7 +237,7 @@ impl DynamoStore {
                     .set_request_items(Some(pending))
                     .send()
                     .await
-                    .map_err(|e| Error::storage(context, e.into_service_error()))?;
+                    .map_err(|e| Error::storage(context, DisplayErrorContext(e)))?;
                 pending = out.unprocessed_items.unwrap_or_default();
                 if pending.values().all(Vec::is_empty) {
                     break;
@@ -740,7 +740,7 @@ impl DueQueue for DynamoStore {
             .limit(limit.clamp(1, 1000) as i32)
             .send()
             .await
-            .map_err(|e| Error::storage("reading the due index", e.into_service_error()))?;
+            .map_err(|e| Error::storage("reading the due index", DisplayErrorContext(e)))?;
         Ok(out
             .items
             .unwrap_or_default()

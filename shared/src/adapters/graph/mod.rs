@@ -347,6 +347,18 @@ impl Graph for GraphClient {
         .await
     }
 
+    async fn me_id(&self, token: &SecretString) -> Result<String, GraphError> {
+        #[derive(Deserialize)]
+        struct Me {
+            #[serde(deserialize_with = "crate::model::graph_types::graph_id")]
+            id: String,
+        }
+        let me: Me = self
+            .get("me", &[("fields", "id".into())], Auth::Token(token))
+            .await?;
+        Ok(me.id)
+    }
+
     /// Sent as POST with Graph's `method=get` override so the inspected token travels in the
     /// body, not in a URL.
     async fn debug_token(&self, token: &SecretString) -> Result<DebugToken, GraphError> {

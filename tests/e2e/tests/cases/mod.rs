@@ -5,6 +5,7 @@ mod datasets;
 mod faults;
 mod hygiene;
 mod malformed;
+mod obo;
 mod offboarding;
 mod onboarding;
 mod partner;
@@ -58,6 +59,7 @@ pub fn all() -> Vec<(&'static str, Case)> {
         core::the_fence_holds_under_dynamodb_conditions,
         core::a_webhook_batch_of_50_changes_with_an_unknown_business,
         core::a_session_completes_only_in_the_browser_that_opened_it,
+        obo::a_full_obo_onboarding_with_two_pages_and_a_catalog,
         partner::a_page_token_is_stored_then_served_without_graph,
         partner::partner_offboarding_revokes_its_granular_tokens_and_one_dataset_can_go,
         partner::the_partner_system_user_is_provisioned_and_rotated,
