@@ -68,18 +68,22 @@ async fn refresh_from_graph(
         .filter(|(p, _)| seen.insert(p.id.clone()))
         .map(|(p, ownership)| dataset(p, ownership))
         .collect();
-    let stale: Vec<String> = ports
-        .store
-        .datasets(id)
-        .await?
-        .into_iter()
+    let stored = ports.store.datasets(id).await?;
+    let stale: Vec<String> = stored
+        .iter()
         .filter(|old| !seen.contains(&old.id))
-        .map(|old| old.id)
+        .map(|old| old.id.clone())
+        .collect();
+    // Only what changed is written.
+    let changed: Vec<Dataset> = datasets
+        .iter()
+        .filter(|d| !stored.contains(d))
+        .cloned()
         .collect();
     // Fenced: a client that began offboarding meanwhile gets no dataset item back.
     if ports
         .store
-        .write_datasets(id, &datasets, &stale)
+        .write_datasets(id, &changed, &stale)
         .await?
         .is_err()
     {

@@ -95,7 +95,8 @@ pub trait ClientStore: Send + Sync {
 pub trait DatasetStore: Send + Sync {
     async fn datasets(&self, id: &ClientBusinessId) -> Result<Vec<Dataset>>;
     /// Writes `datasets` and removes the datasets named in `removed`, only while the client is
-    /// `active` (the fence); `Conflict::Stale` when it is not.
+    /// `active` (the fence); `Conflict::Stale` when it is not, and then none of `datasets`
+    /// stays.
     async fn write_datasets(
         &self,
         id: &ClientBusinessId,

@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::Client as Dynamo;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, TransactWriteItem, Update,
-    WriteRequest,
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, PutRequest, TransactWriteItem,
+    Update, WriteRequest,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -216,20 +216,20 @@ impl DynamoStore {
         }
     }
 
+    async fn delete_one(&self, pk: String, sk: String, context: &str) -> Result<()> {
+        self.delete_all(vec![(pk, sk)], context).await
+    }
+
     /// Deletes items in batches, retrying what DynamoDB leaves unprocessed.
     async fn delete_all(&self, keys: Vec<(String, String)>, context: &str) -> Result<()> {
-        for chunk in keys.chunks(BATCH) {
-            let requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|(pk, sk)| {
-                    let delete = DeleteRequest::builder()
-                        .set_key(Some(key(pk.clone(), sk)))
-                        .build()
-                        .expect("key is set");
-                    WriteRequest::builder().delete_request(delete).build()
-                })
-                .collect();
-            let mut pending = HashMap::from([(self.table.clone(), requests)]);
+        let requests = keys.iter().map(|(pk, sk)| delete_request(pk, sk)).collect();
+        self.batch(requests, context).await
+    }
+
+    /// Sends write requests in batches, retrying what DynamoDB leaves unprocessed.
+    async fn batch(&self, requests: Vec<WriteRequest>, context: &str) -> Result<()> {
+        for chunk in requests.chunks(BATCH) {
+            let mut pending = HashMap::from([(self.table.clone(), chunk.to_vec())]);
             for _ in 0..5 {
                 let out = self
                     .client
@@ -292,6 +292,14 @@ impl DynamoStore {
         }
         writes
     }
+}
+
+fn delete_request(pk: &str, sk: &str) -> WriteRequest {
+    let delete = DeleteRequest::builder()
+        .set_key(Some(key(pk.to_owned(), sk)))
+        .build()
+        .expect("key is set");
+    WriteRequest::builder().delete_request(delete).build()
 }
 
 fn client_item(client: &Client) -> Attrs {
@@ -445,22 +453,37 @@ impl DatasetStore for DynamoStore {
         datasets: &[Dataset],
         removed: &[String],
     ) -> Result<Result<(), Conflict>> {
-        let puts = datasets.iter().map(|d| {
-            self.put_write(Item::new(client_pk(id), &format!("{DATASET}{}", d.id), d).attrs())
+        // A client may hold hundreds of datasets: they go in batches, and the fence is checked
+        // after the write (a consistent read). Offboarding marks the client before it lists
+        // what to delete, so either its listing sees these items or this check sees it leaving
+        // and takes them back; the second cleanup covers a crash in between.
+        let pk = client_pk(id);
+        let written: Vec<String> = datasets
+            .iter()
+            .map(|d| format!("{DATASET}{}", d.id))
+            .collect();
+        let puts = datasets.iter().zip(&written).map(|(d, sk)| {
+            let put = PutRequest::builder()
+                .set_item(Some(Item::new(pk.clone(), sk, d).attrs()))
+                .build()
+                .expect("item is set");
+            WriteRequest::builder().put_request(put).build()
         });
         let deletes = removed
             .iter()
-            .map(|pixel| self.delete_write(client_pk(id), &format!("{DATASET}{pixel}")));
-        let writes: Vec<TransactWriteItem> = puts.chain(deletes).collect();
-        // Each transaction carries the fence, so no dataset is added to a leaving client.
-        for chunk in writes.chunks(BATCH - 1) {
-            let mut items = vec![self.client_is_active(id)];
-            items.extend_from_slice(chunk);
-            if let Err(conflict) = self.transact(items, "writing datasets").await? {
-                return Ok(Err(conflict));
-            }
+            .map(|pixel| delete_request(&pk, &format!("{DATASET}{pixel}")));
+        self.batch(puts.chain(deletes).collect(), "writing datasets")
+            .await?;
+        let active = self
+            .client(id)
+            .await?
+            .is_some_and(|c| c.status == ClientStatus::Active);
+        if active {
+            return Ok(Ok(()));
         }
-        Ok(Ok(()))
+        let taken_back = written.into_iter().map(|sk| (pk.clone(), sk)).collect();
+        self.delete_all(taken_back, "taking back datasets").await?;
+        Ok(Err(Conflict::Stale))
     }
 }
 
@@ -507,8 +530,9 @@ impl MintedTokenStore for DynamoStore {
     }
 
     async fn delete_minted_token(&self, id: &ClientBusinessId, token_id: &str) -> Result<()> {
-        self.delete_all(
-            vec![(client_pk(id), format!("{TOKEN}{token_id}"))],
+        self.delete_one(
+            client_pk(id),
+            format!("{TOKEN}{token_id}"),
             "forgetting a minted token",
         )
         .await
@@ -599,8 +623,9 @@ impl PageStore for DynamoStore {
     }
 
     async fn delete_page(&self, owner: &Owner, page_id: &str) -> Result<()> {
-        self.delete_all(
-            vec![(owner_pk(owner), format!("{PAGE}{page_id}"))],
+        self.delete_one(
+            owner_pk(owner),
+            format!("{PAGE}{page_id}"),
             "forgetting a page token",
         )
         .await
@@ -634,8 +659,9 @@ impl PendingStore for DynamoStore {
     }
 
     async fn delete_pending(&self, pending: &PendingSecret) -> Result<()> {
-        self.delete_all(
-            vec![(owner_pk(&pending.owner), pending_sk(&pending.secret_name))],
+        self.delete_one(
+            owner_pk(&pending.owner),
+            pending_sk(&pending.secret_name),
             "clearing a pending secret",
         )
         .await

@@ -149,6 +149,21 @@ impl GraphClient {
         })
     }
 
+    /// A call whose answer (`true`, `{"success": true}`) only says that it worked.
+    async fn act(
+        &self,
+        method: Method,
+        path: &str,
+        params: &[(&str, String)],
+        auth: Auth<'_>,
+        carry: Carry,
+    ) -> Result<(), GraphError> {
+        let _: serde_json::Value = self
+            .send(method, self.endpoint(path), params, auth, carry)
+            .await?;
+        Ok(())
+    }
+
     /// A read with retries for transient failures.
     async fn get<T: DeserializeOwned>(
         &self,
@@ -467,12 +482,15 @@ impl Graph for GraphClient {
         system_user_id: &SystemUserId,
         token: &SecretString,
     ) -> Result<(), GraphError> {
-        let url = self.endpoint(&format!("{system_user_id}/applications"));
         let params = [("business_app", self.app_id.as_str().to_owned())];
-        let _: serde_json::Value = self
-            .send(Method::POST, url, &params, Auth::Token(token), Carry::Form)
-            .await?;
-        Ok(())
+        self.act(
+            Method::POST,
+            &format!("{system_user_id}/applications"),
+            &params,
+            Auth::Token(token),
+            Carry::Form,
+        )
+        .await
     }
 
     async fn mint_system_user_token(
@@ -510,11 +528,14 @@ impl Graph for GraphClient {
             ("client_secret", self.app_secret.expose_secret().to_owned()),
             ("revoke_token", token.expose_secret().to_owned()),
         ];
-        let url = self.endpoint("oauth/revoke");
-        let _: serde_json::Value = self
-            .send(Method::GET, url, &params, Auth::Token(token), Carry::Query)
-            .await?;
-        Ok(())
+        self.act(
+            Method::GET,
+            "oauth/revoke",
+            &params,
+            Auth::Token(token),
+            Carry::Query,
+        )
+        .await
     }
 
     async fn add_managed_business(
@@ -523,18 +544,15 @@ impl Graph for GraphClient {
         client: &ClientBusinessId,
         user_token: &SecretString,
     ) -> Result<(), GraphError> {
-        let url = self.endpoint(&format!("{partner_business_id}/managed_businesses"));
         let params = [("existing_client_business_id", client.to_string())];
-        let _: serde_json::Value = self
-            .send(
-                Method::POST,
-                url,
-                &params,
-                Auth::Token(user_token),
-                Carry::Form,
-            )
-            .await?;
-        Ok(())
+        self.act(
+            Method::POST,
+            &format!("{partner_business_id}/managed_businesses"),
+            &params,
+            Auth::Token(user_token),
+            Carry::Form,
+        )
+        .await
     }
 
     async fn client_system_user_token(
@@ -577,17 +595,14 @@ impl Graph for GraphClient {
                 serde_json::to_string(&asset.tasks).expect("strings serialize"),
             ),
         ];
-        let url = self.endpoint(&format!("{}/assigned_users", asset.id));
-        let _: serde_json::Value = self
-            .send(
-                Method::POST,
-                url,
-                &params,
-                Auth::Token(user_token),
-                Carry::Form,
-            )
-            .await?;
-        Ok(())
+        self.act(
+            Method::POST,
+            &format!("{}/assigned_users", asset.id),
+            &params,
+            Auth::Token(user_token),
+            Carry::Form,
+        )
+        .await
     }
 
     async fn remove_managed_business(
@@ -596,18 +611,15 @@ impl Graph for GraphClient {
         client: &ClientBusinessId,
         token: &SecretString,
     ) -> Result<(), GraphError> {
-        let url = self.endpoint(&format!("{partner_business_id}/managed_businesses"));
         let params = [("existing_client_business_id", client.to_string())];
-        let _: serde_json::Value = self
-            .send(
-                Method::DELETE,
-                url,
-                &params,
-                Auth::Token(token),
-                Carry::Query,
-            )
-            .await?;
-        Ok(())
+        self.act(
+            Method::DELETE,
+            &format!("{partner_business_id}/managed_businesses"),
+            &params,
+            Auth::Token(token),
+            Carry::Query,
+        )
+        .await
     }
 }
 

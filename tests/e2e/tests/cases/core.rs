@@ -67,17 +67,27 @@ pub async fn the_fence_holds_under_dynamodb_conditions(stack: &Stack) {
 
 pub async fn a_webhook_batch_of_50_changes_with_an_unknown_business(stack: &Stack) {
     let mut known = Vec::new();
-    for _ in 0..49 {
+    for _ in 0..5 {
         let business = stack.new_business().await;
         stack.onboard(&business, "batch").await;
         known.push(business);
     }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // Each known client is uninstalled; 44 install notices (each at its own time, so each is
+    // its own change) ride along; one uninstall names a business that is no client.
     let mut changes: Vec<_> = known
         .iter()
-        .map(|b| json!({"field": "business_integration_uninstall", "business_id": b.id}))
+        .map(|b| json!({"field": "business_integration_uninstall", "business_id": b.id, "time": now}))
         .collect();
-    changes
-        .push(json!({"field": "business_integration_uninstall", "business_id": "999999999999001"}));
+    changes.extend((0..44u64).map(|n| {
+        json!({"field": "business_integration_install", "business_id": known[(n % 5) as usize].id,
+            "time": now - 100 - n})
+    }));
+    changes.push(json!({"field": "business_integration_uninstall", "business_id": "999999999999001", "time": now}));
+    assert_eq!(changes.len(), 50);
     let url = format!("{}/webhooks/meta", stack.invoke_url);
     let sent = stack
         .emulator_json(
@@ -87,7 +97,7 @@ pub async fn a_webhook_batch_of_50_changes_with_an_unknown_business(stack: &Stac
         .await;
     assert_eq!(sent["statuses"], json!([200]), "{sent}");
     // What the inline budget left is applied by the sweep.
-    for _ in 0..5 {
+    for _ in 0..3 {
         stack
             .invoke("token-fetch", &json!({"action": "sweep"}))
             .await
