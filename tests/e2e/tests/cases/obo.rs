@@ -76,6 +76,34 @@ pub async fn a_full_obo_onboarding_with_two_pages_and_a_catalog(stack: &Stack) {
     }
     let state = stack.emulator_json_get("/_emulator/state").await;
     assert!(managed(&state, &id), "the relationship exists");
+    // Each asset carries the client system user's role with the tasks asked for.
+    let system_user = client["system_user_id"].as_str().unwrap();
+    let held = state["businesses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    let role = |kind: &str, asset: &str| -> Value {
+        held[kind]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == asset)
+            .and_then(|a| {
+                a["roles"]
+                    .as_array()?
+                    .iter()
+                    .find(|r| r["user"] == system_user)
+                    .cloned()
+            })
+            .map(|r| r["tasks"].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(role("pages", &page(0)), json!(["MANAGE"]));
+    assert_eq!(role("pages", &page(1)), json!(["MANAGE", "ANALYZE"]));
+    assert_eq!(role("catalogs", &catalog), json!(["MANAGE"]));
 
     // The admin's own (user) token is nowhere: not in the table nor in any secret.
     let items = serde_json::to_string(&stack.items_under(&format!("CLIENT#{id}")).await).unwrap();
