@@ -3,7 +3,7 @@
 //! kept, the admin's own token is kept nowhere, and offboarding ends the relationship.
 
 use e2e::Stack;
-use e2e::stack::{APP_ID, OBO_CONFIG_ID, PARTNER_BUSINESS_ID};
+use e2e::stack::{OBO_CONFIG_ID, PARTNER_BUSINESS_ID};
 use serde_json::{Value, json};
 
 fn managed(state: &Value, business: &str) -> bool {
@@ -30,7 +30,7 @@ pub async fn a_full_obo_onboarding_with_two_pages_and_a_catalog(stack: &Stack) {
         "assets": [{"id": page(0), "type": "page"},
                    {"id": page(1), "type": "page", "tasks": ["MANAGE", "ANALYZE"]},
                    {"id": catalog, "type": "catalog"}]});
-    let session = stack.new_session_with(&request).await.unwrap();
+    let mut session = stack.new_session_with(&request).await.unwrap();
     stack.states.lock().unwrap().push(session.state.clone());
     let start = stack.follow(&session.login_url).await;
     assert_eq!(start.status, 302, "{}", start.body);
@@ -41,18 +41,16 @@ pub async fn a_full_obo_onboarding_with_two_pages_and_a_catalog(stack: &Stack) {
         "{}",
         start.location()
     );
-    let code = stack
-        .emulator_json(
-            "/_emulator/codes",
-            &json!({"app_id": APP_ID, "config_id": OBO_CONFIG_ID, "business_id": id}),
-        )
-        .await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let answer = stack.post_code(&code, &session.state).await;
+    // The admin logs in on Meta's dialog and comes back to the callback.
+    session.login_url = start.location().parse().unwrap();
+    let admin_of = e2e::client::Business {
+        id: id.clone(),
+        system_user_id: String::new(),
+    };
+    let back = stack.consent(&session, &admin_of, true).await;
+    let answer = stack.follow(&back).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_eq!(answer.json()["status"], "active");
+    assert!(answer.body.contains("is connected"), "{}", answer.body);
 
     let client = stack.item(&format!("CLIENT#{id}"), "CLIENT").await.unwrap();
     assert_eq!(client["mode"], "obo");
