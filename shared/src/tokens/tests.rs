@@ -196,22 +196,18 @@ async fn each_error_type_comes_from_its_cause() {
             .error_type(),
         "ClientNotFound"
     );
-    assert_eq!(
-        mint_err(GraphError::meta(403, 200, None)).await,
-        "PermissionDenied"
-    );
-    assert_eq!(
-        mint_err(GraphError::meta(400, 80004, None)).await,
-        "Throttled"
-    );
-    assert_eq!(
-        mint_err(GraphError::meta(400, 100, None)).await,
-        "UpstreamRejected"
-    );
-    assert_eq!(
-        mint_err(GraphError::meta(500, 1, None)).await,
-        "UpstreamUnavailable"
-    );
+    for (status, code, expected) in [
+        (403, 200, "PermissionDenied"),
+        (400, 80004, "Throttled"),
+        (400, 100, "UpstreamRejected"),
+        (500, 1, "UpstreamUnavailable"),
+    ] {
+        assert_eq!(
+            mint_err(GraphError::meta(status, code, None)).await,
+            expected,
+            "code {code}"
+        );
+    }
     assert_eq!(
         fakes.store.read(|s| s.clients[&id].status),
         ClientStatus::Active,

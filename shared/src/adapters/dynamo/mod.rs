@@ -134,6 +134,21 @@ impl DynamoStore {
         TransactWriteItem::builder().put(put).build()
     }
 
+    /// The optimistic lock: the item is written only over the version read (`None`: only
+    /// where there is none).
+    fn versioned_put(&self, attrs: Attrs, expected_version: Option<u64>) -> TransactWriteItem {
+        let put = Put::builder().table_name(&self.table).set_item(Some(attrs));
+        let put = match expected_version {
+            Some(version) => put
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", n(version)),
+            None => put.condition_expression("attribute_not_exists(pk)"),
+        };
+        TransactWriteItem::builder()
+            .put(put.build().expect("table and item are set"))
+            .build()
+    }
+
     fn delete_write(&self, pk: String, sk: &str) -> TransactWriteItem {
         let delete = Delete::builder()
             .table_name(&self.table)
@@ -408,20 +423,7 @@ impl ClientStore for DynamoStore {
         expected_version: Option<u64>,
         also: &[Also<'_>],
     ) -> Result<Result<(), Conflict>> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(client_item(client)));
-        let put = match expected_version {
-            Some(version) => put
-                .condition_expression("version = :expected")
-                .expression_attribute_values(":expected", n(version)),
-            None => put.condition_expression("attribute_not_exists(pk)"),
-        };
-        let mut writes = vec![
-            TransactWriteItem::builder()
-                .put(put.build().expect("table and item are set"))
-                .build(),
-        ];
+        let mut writes = vec![self.versioned_put(client_item(client), expected_version)];
         writes.extend(self.also_writes(client, also));
         self.transact(writes, "writing a client").await
     }
@@ -562,18 +564,7 @@ impl PartnerStore for DynamoStore {
         let attrs = Item::new(PARTNER_PK.into(), SYSTEM_USER_SK, item)
             .due(item.next_check_at)
             .attrs();
-        let put = Put::builder().table_name(&self.table).set_item(Some(attrs));
-        let put = match expected_version {
-            Some(version) => put
-                .condition_expression("version = :expected")
-                .expression_attribute_values(":expected", n(version)),
-            None => put.condition_expression("attribute_not_exists(pk)"),
-        };
-        let mut writes = vec![
-            TransactWriteItem::builder()
-                .put(put.build().expect("table and item are set"))
-                .build(),
-        ];
+        let mut writes = vec![self.versioned_put(attrs, expected_version)];
         writes.extend(event.map(|e| self.put_write(event_item(e))));
         writes.extend(
             pending.map(|p| self.delete_write(owner_pk(&p.owner), &pending_sk(&p.secret_name))),
