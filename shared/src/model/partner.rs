@@ -16,8 +16,9 @@ pub struct PartnerSystemUser {
     /// `active`, or `invalid` once Meta refused the token.
     pub status: String,
     pub secret: SecretRef,
-    /// A replaced token whose revocation Meta has not accepted yet: retried by the sweep.
-    pub revoke_pending: Option<SecretRef>,
+    /// Replaced tokens whose revocation Meta has not accepted yet: retried by the sweep.
+    #[serde(default)]
+    pub revoke_pending: Vec<SecretRef>,
     /// When the sweep next rotates the token (or retries a revocation).
     pub next_check_at: Option<i64>,
     pub version: u64,

@@ -202,9 +202,14 @@ pub(crate) async fn record(
                 name: stored.name.clone(),
                 version: stored.version.clone(),
             },
-            revoke_pending: replaced
-                .clone()
-                .or_else(|| existing.as_ref().and_then(|e| e.revoke_pending.clone())),
+            // A rotation adds to what is still to revoke; it never drops an older one.
+            revoke_pending: existing
+                .as_ref()
+                .map(|e| e.revoke_pending.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .chain(replaced.clone())
+                .collect(),
             next_check_at: Some(next_rotation(ports, now, secret.expires_at)),
             version: existing.as_ref().map_or(1, |e| e.version + 1),
         };
@@ -231,34 +236,33 @@ pub(crate) async fn record(
     Err(Error::Internal("the partner record kept changing".into()))
 }
 
-/// Revokes the token a rotation replaced; when Meta refuses, the sweep tries again later.
+/// Revokes the tokens rotations replaced; what Meta refuses is tried again an hour later.
+/// Also puts the item back at its own time in `due` (a sweep's claim moved it by a lease).
 async fn revoke_replaced(ports: &Ports, item: PartnerSystemUser) -> Result<PartnerSystemUser> {
-    let Some(old) = item.revoke_pending.clone() else {
-        return Ok(item);
-    };
-    let revoked = match ports.vault.token(&old.name, Some(&old.version)).await? {
-        Some(secret) => match ports.graph.revoke(&secret.access_token).await {
-            Ok(()) => true,
-            Err(err) => {
-                tracing::warn!(
-                    graph_code = err.code,
-                    "Meta did not revoke the replaced partner token: retried later"
-                );
-                false
-            }
-        },
-        // The old version is gone from the vault: nothing left to revoke with.
-        None => true,
-    };
+    let mut still = Vec::new();
+    for old in &item.revoke_pending {
+        // A version gone from the vault leaves nothing to revoke with.
+        let Some(secret) = ports.vault.token(&old.name, Some(&old.version)).await? else {
+            continue;
+        };
+        if let Err(err) = ports.graph.revoke(&secret.access_token).await {
+            tracing::warn!(
+                graph_code = err.code,
+                "Meta did not revoke a replaced partner token: retried later"
+            );
+            still.push(old.clone());
+        }
+    }
     let now = ports.clock.now();
     let mut next = item.clone();
     next.version = item.version + 1;
-    if revoked {
-        next.revoke_pending = None;
-        next.next_check_at = Some(next_rotation(ports, item.rotated_at, item.expires_at));
+    let rotation = next_rotation(ports, item.rotated_at, item.expires_at);
+    next.next_check_at = Some(if still.is_empty() {
+        rotation
     } else {
-        next.next_check_at = Some(now + REVOKE_RETRY_SECS);
-    }
+        rotation.min(now + REVOKE_RETRY_SECS)
+    });
+    next.revoke_pending = still;
     match ports
         .store
         .save_partner_system_user(&next, Some(item.version), None, None)
@@ -276,17 +280,7 @@ pub async fn scheduled(ports: &Ports) -> Result<bool> {
         return Ok(false);
     };
     let now = ports.clock.now();
-    if item.revoke_pending.is_some() {
-        let item = revoke_replaced(ports, item).await?;
-        if item.next_check_at.is_some_and(|at| at > now) {
-            return Ok(true);
-        }
-    }
-    let item = ports
-        .store
-        .partner_system_user()
-        .await?
-        .expect("read above");
+    let item = revoke_replaced(ports, item).await?;
     if next_rotation(ports, item.rotated_at, item.expires_at) <= now {
         rotate(ports).await?;
     }

@@ -51,7 +51,7 @@ async fn rotation_keeps_the_new_token_when_the_revoke_fails_and_the_sweep_retrie
         "Meta refused the revoke"
     );
     let item = fakes.store.read(|s| s.partner.clone()).unwrap();
-    assert!(item.revoke_pending.is_some());
+    assert_eq!(item.revoke_pending.len(), 1);
     fakes.clock.advance(REVOKE_RETRY_SECS + 1);
     let report = crate::sweep::sweep(&ports, 10).await.unwrap();
     assert_eq!(report.partner_checked, 1);
@@ -60,7 +60,7 @@ async fn rotation_keeps_the_new_token_when_the_revoke_fails_and_the_sweep_retrie
         "revoked on the retry"
     );
     let item = fakes.store.read(|s| s.partner.clone()).unwrap();
-    assert_eq!(item.revoke_pending, None);
+    assert!(item.revoke_pending.is_empty());
     assert!(fakes.graph.is_valid(new.expose_secret()));
 }
 
@@ -130,4 +130,44 @@ async fn a_crash_after_each_write_step_of_a_rotation_loses_no_partner_token() {
         }
         at += 1;
     }
+}
+
+#[tokio::test]
+async fn two_refused_revocations_are_both_kept_and_an_idle_visit_waits_for_the_rotation() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    put_partner_token(&fakes, &ports).await;
+    let su = SystemUserId::parse("7100000000000001").unwrap();
+    provision(&ports, &su, &scopes(), false).await.unwrap();
+    let first = system_user_secret(&ports).await.unwrap().access_token;
+    fakes
+        .graph
+        .fail(Call::Revoke, GraphError::meta(500, 2, None));
+    rotate(&ports).await.unwrap();
+    let second = system_user_secret(&ports).await.unwrap().access_token;
+    fakes
+        .graph
+        .fail(Call::Revoke, GraphError::meta(500, 2, None));
+    fakes
+        .graph
+        .fail(Call::Revoke, GraphError::meta(500, 2, None));
+    rotate(&ports).await.unwrap();
+    let item = fakes.store.read(|s| s.partner.clone()).unwrap();
+    assert_eq!(
+        item.revoke_pending.len(),
+        2,
+        "a rotation drops no older revocation"
+    );
+    fakes.clock.advance(REVOKE_RETRY_SECS + 1);
+    crate::sweep::sweep(&ports, 10).await.unwrap();
+    assert!(!fakes.graph.is_valid(first.expose_secret()));
+    assert!(!fakes.graph.is_valid(second.expose_secret()));
+    let item = fakes.store.read(|s| s.partner.clone()).unwrap();
+    assert!(item.revoke_pending.is_empty());
+    // With nothing left to do, the item waits for its rotation, not for a lease.
+    let due = fakes
+        .store
+        .read(|s| s.due.get(&crate::ports::DueKey::Partner).copied());
+    assert_eq!(due, item.next_check_at);
+    assert!(due.unwrap() > ports.clock.now() + 86400);
 }
