@@ -334,3 +334,124 @@ class Routes(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# DESIGN's event types: each must reach the bus under its own detail-type.
+EVENT_TYPES = [
+    "client.onboarded",
+    "client.assets_changed",
+    "client.needs_reconnect",
+    "client.reconnected",
+    "client.offboarded",
+    "token.minted",
+    "partner.token_rotated",
+    "partner.token_invalid",
+]
+
+
+def matches(pattern, event):
+    """EventBridge's matching for the parts a filter here uses: nested objects, lists of exact
+    values, and {"prefix": ...}."""
+    for key, wanted in pattern.items():
+        if key not in event:
+            return False
+        value = event[key]
+        if isinstance(wanted, dict):
+            if not isinstance(value, dict) or not matches(wanted, value):
+                return False
+            continue
+        ok = False
+        for option in wanted:
+            if isinstance(option, dict) and "prefix" in option:
+                ok = ok or (isinstance(value, str) and value.startswith(option["prefix"]))
+            else:
+                ok = ok or value == option
+        if not ok:
+            return False
+    return True
+
+
+def stream_record(event_name, pk, sk, extra=None):
+    """A DynamoDB stream record as the table (NEW_IMAGE) sends it for an item of ours."""
+    image = {"pk": {"S": pk}, "sk": {"S": sk}}
+    image.update(extra or {})
+    dynamodb = {"Keys": {"pk": {"S": pk}, "sk": {"S": sk}}, "StreamViewType": "NEW_IMAGE"}
+    if event_name != "REMOVE":
+        dynamodb["NewImage"] = image
+    return {"eventName": event_name, "eventSource": "aws:dynamodb", "dynamodb": dynamodb}
+
+
+def json_path(document, path):
+    """The value at a Pipes dynamic path such as `$.dynamodb.NewImage.type.S`."""
+    value = document
+    for part in path.removeprefix("$.").split("."):
+        value = value[part]
+    return value
+
+
+class Events(unittest.TestCase):
+    def setUp(self):
+        self.template = load_template()
+        self.pipe = self.template["Resources"]["EventsPipe"]["Properties"]
+        self.pattern = json.loads(self.pipe["SourceParameters"]["FilterCriteria"]["Filters"][0]["Pattern"])
+
+    def test_the_pipe_reads_the_tables_stream_into_the_bus(self):
+        self.assertEqual(self.pipe["Source"], {"Fn::GetAtt": ["Table", "StreamArn"]})
+        target = self.pipe["Target"]["Fn::If"]
+        self.assertEqual(target[0], "CreateEventBus")
+        self.assertEqual(target[1], {"Fn::GetAtt": ["EventBus", "Arn"]})
+        self.assertIn("event-bus/default", target[2]["Fn::Sub"])
+        table = self.template["Resources"]["Table"]["Properties"]
+        self.assertEqual(table["StreamSpecification"]["StreamViewType"], "NEW_IMAGE")
+        self.assertEqual(table["TimeToLiveSpecification"], {"AttributeName": "expires_at_epoch", "Enabled": True})
+
+    def test_every_event_type_passes_under_its_own_detail_type_and_nothing_else_does(self):
+        detail_type = self.pipe["TargetParameters"]["EventBridgeEventBusParameters"]["DetailType"]
+        for kind in EVENT_TYPES:
+            for pk in ("CLIENT#123", "PARTNER"):
+                record = stream_record("INSERT", pk, "EVENT#2026-01-01T00:00:00Z#0000abcd", {"type": {"S": kind}})
+                self.assertTrue(matches(self.pattern, record), kind)
+                self.assertEqual(json_path(record, detail_type), kind)
+        others = [
+            stream_record("INSERT", "CLIENT#123", "CLIENT", {"status": {"S": "active"}}),
+            stream_record("MODIFY", "CLIENT#123", "CLIENT", {"status": {"S": "offboarded"}}),
+            stream_record("INSERT", "CLIENT#123", "DATASET#9"),
+            stream_record("INSERT", "CLIENT#123", "TOKEN#ab"),
+            stream_record("INSERT", "CLIENT#123", "PENDING#meta-login/x/clients/123/bisu"),
+            stream_record("INSERT", "WEBHOOK#ab", "WEBHOOK"),
+            stream_record("INSERT", "SESSION#x", "SESSION"),
+            # Event items expire by TTL: a removal is not an event.
+            stream_record("REMOVE", "CLIENT#123", "EVENT#2026-01-01T00:00:00Z#0000abcd"),
+        ]
+        for record in others:
+            self.assertFalse(matches(self.pattern, record), record)
+
+    def test_a_filter_that_lets_other_items_through_is_caught(self):
+        loose = {"eventName": ["INSERT"]}
+        record = stream_record("INSERT", "CLIENT#123", "TOKEN#ab")
+        self.assertTrue(matches(loose, record), "the checker itself sees a loose filter pass it")
+        self.assertFalse(matches(self.pattern, record))
+
+    def test_an_example_rule_feeds_a_queue_with_a_dead_letter_queue_and_an_alarm(self):
+        resources = self.template["Resources"]
+        rule = resources["EventsExampleRule"]["Properties"]
+        self.assertEqual(rule["EventPattern"]["source"], ["meta-login.token-service"])
+        self.assertTrue(set(rule["EventPattern"]["detail-type"]) <= set(EVENT_TYPES))
+        target = rule["Targets"][0]
+        self.assertEqual(target["Arn"], {"Fn::GetAtt": ["EventsExampleQueue", "Arn"]})
+        self.assertEqual(target["DeadLetterConfig"]["Arn"], {"Fn::GetAtt": ["EventsExampleDeadLetterQueue", "Arn"]})
+        redrive = resources["EventsExampleQueue"]["Properties"]["RedrivePolicy"]
+        self.assertEqual(redrive["deadLetterTargetArn"], {"Fn::GetAtt": ["EventsExampleDeadLetterQueue", "Arn"]})
+        alarm = resources["EventsDeadLetterAlarm"]["Properties"]
+        self.assertEqual(alarm["Dimensions"][0]["Value"], {"Fn::GetAtt": ["EventsExampleDeadLetterQueue", "QueueName"]})
+        self.assertEqual(alarm["Threshold"], 1)
+
+    def test_the_pipe_may_read_only_the_stream_and_put_only_to_the_bus(self):
+        statements = self.template["Resources"]["EventsPipeRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        resources = [s["Resource"] for s in statements]
+        self.assertIn({"Fn::GetAtt": ["Table", "StreamArn"]}, resources)
+        actions = {a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+        self.assertEqual(
+            actions,
+            {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams", "events:PutEvents"},
+        )
