@@ -13,7 +13,7 @@ fn mint(scopes: &[&str], assets: &[&str]) -> MintRequest {
 
 /// Runs `flow` paused before each of its calls in turn, offboards the client there, and
 /// checks that nothing of the client is left once both have ended.
-async fn offboarding_at_every_await_point<F, Fut, T>(setup_calls: usize, flow: F)
+async fn offboarding_at_every_await_point<F, Fut, T>(flow: F)
 where
     F: Fn(Fakes, crate::ports::Ports) -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
@@ -31,22 +31,7 @@ where
         .await;
         put_partner_token(&fakes, &ports).await;
         fakes.graph.set_pixels("100", &["1", "2"], &["3"]);
-        let _ = setup_calls;
-        let (result, paused) = fakes
-            .interleaver
-            .interleave(at, flow(fakes.clone(), ports.clone()), || async {
-                offboard(
-                    &ports,
-                    &id,
-                    "partner_request",
-                    crate::offboarding::Initiator::Partner,
-                )
-                .await
-                .unwrap();
-            })
-            .await;
-        if paused.is_none() {
-            // The flow ran to its end undisturbed; offboarding after it removes it all too.
+        let offboard_now = || async {
             offboard(
                 &ports,
                 &id,
@@ -55,6 +40,14 @@ where
             )
             .await
             .unwrap();
+        };
+        let (result, paused) = fakes
+            .interleaver
+            .interleave(at, flow(fakes.clone(), ports.clone()), offboard_now)
+            .await;
+        if paused.is_none() {
+            // The flow ran to its end undisturbed; offboarding after it removes it all too.
+            offboard_now().await;
         }
         let (secrets, items) = leftovers(&fakes, &ports, &id);
         assert!(
@@ -78,7 +71,7 @@ where
 
 #[tokio::test]
 async fn offboarding_at_every_await_point_of_a_mint_leaves_nothing() {
-    offboarding_at_every_await_point(0, |_, ports| async move {
+    offboarding_at_every_await_point(|_, ports| async move {
         let id = ClientBusinessId::parse("100").unwrap();
         granular(&ports, &id, mint(&["ads_management"], &[])).await
     })
@@ -87,7 +80,7 @@ async fn offboarding_at_every_await_point_of_a_mint_leaves_nothing() {
 
 #[tokio::test]
 async fn offboarding_at_every_await_point_of_a_recovery_leaves_nothing() {
-    offboarding_at_every_await_point(0, |fakes, ports| async move {
+    offboarding_at_every_await_point(|fakes, ports| async move {
         let id = ClientBusinessId::parse("100").unwrap();
         // The secret was lost: the next read recovers it with fetch_only.
         crate::ports::TokenVault::force_delete(
@@ -102,7 +95,7 @@ async fn offboarding_at_every_await_point_of_a_recovery_leaves_nothing() {
 
 #[tokio::test]
 async fn offboarding_at_every_await_point_of_a_dataset_refresh_leaves_nothing() {
-    offboarding_at_every_await_point(0, |_, ports| async move {
+    offboarding_at_every_await_point(|_, ports| async move {
         let id = ClientBusinessId::parse("100").unwrap();
         crate::datasets::lookup(&ports, &id, true, Recovery::Allowed).await
     })
@@ -348,7 +341,7 @@ async fn a_page_without_a_role_is_refused_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn offboarding_at_every_await_point_of_a_page_token_leaves_nothing() {
-    offboarding_at_every_await_point(0, |fakes, ports| async move {
+    offboarding_at_every_await_point(|fakes, ports| async move {
         fakes.graph.add_page("100", "555");
         let owner = crate::model::Owner::Client(ClientBusinessId::parse("100").unwrap());
         page_token(&ports, &owner, "555").await
