@@ -7,6 +7,7 @@ import copy
 import json
 import unittest
 
+from pipe_filter import json_path, matches, pipe
 from least_privilege import (
     CLIENT_SECRET_ARN,
     FUNCTIONS,
@@ -336,6 +337,16 @@ if __name__ == "__main__":
     unittest.main()
 
 
+def stream_record(event_name, pk, sk, extra=None):
+    """A DynamoDB stream record as the table (NEW_IMAGE) sends it for an item of ours."""
+    image = {"pk": {"S": pk}, "sk": {"S": sk}}
+    image.update(extra or {})
+    dynamodb = {"Keys": {"pk": {"S": pk}, "sk": {"S": sk}}, "StreamViewType": "NEW_IMAGE"}
+    if event_name != "REMOVE":
+        dynamodb["NewImage"] = image
+    return {"eventName": event_name, "eventSource": "aws:dynamodb", "dynamodb": dynamodb}
+
+
 # DESIGN's event types: each must reach the bus under its own detail-type.
 EVENT_TYPES = [
     "client.onboarded",
@@ -349,51 +360,11 @@ EVENT_TYPES = [
 ]
 
 
-def matches(pattern, event):
-    """EventBridge's matching for the parts a filter here uses: nested objects, lists of exact
-    values, and {"prefix": ...}."""
-    for key, wanted in pattern.items():
-        if key not in event:
-            return False
-        value = event[key]
-        if isinstance(wanted, dict):
-            if not isinstance(value, dict) or not matches(wanted, value):
-                return False
-            continue
-        ok = False
-        for option in wanted:
-            if isinstance(option, dict) and "prefix" in option:
-                ok = ok or (isinstance(value, str) and value.startswith(option["prefix"]))
-            else:
-                ok = ok or value == option
-        if not ok:
-            return False
-    return True
-
-
-def stream_record(event_name, pk, sk, extra=None):
-    """A DynamoDB stream record as the table (NEW_IMAGE) sends it for an item of ours."""
-    image = {"pk": {"S": pk}, "sk": {"S": sk}}
-    image.update(extra or {})
-    dynamodb = {"Keys": {"pk": {"S": pk}, "sk": {"S": sk}}, "StreamViewType": "NEW_IMAGE"}
-    if event_name != "REMOVE":
-        dynamodb["NewImage"] = image
-    return {"eventName": event_name, "eventSource": "aws:dynamodb", "dynamodb": dynamodb}
-
-
-def json_path(document, path):
-    """The value at a Pipes dynamic path such as `$.dynamodb.NewImage.type.S`."""
-    value = document
-    for part in path.removeprefix("$.").split("."):
-        value = value[part]
-    return value
-
-
 class Events(unittest.TestCase):
     def setUp(self):
         self.template = load_template()
         self.pipe = self.template["Resources"]["EventsPipe"]["Properties"]
-        self.pattern = json.loads(self.pipe["SourceParameters"]["FilterCriteria"]["Filters"][0]["Pattern"])
+        self.pattern, self.detail_type = pipe(self.template)
 
     def test_the_pipe_reads_the_tables_stream_into_the_bus(self):
         self.assertEqual(self.pipe["Source"], {"Fn::GetAtt": ["Table", "StreamArn"]})
@@ -406,12 +377,11 @@ class Events(unittest.TestCase):
         self.assertEqual(table["TimeToLiveSpecification"], {"AttributeName": "expires_at_epoch", "Enabled": True})
 
     def test_every_event_type_passes_under_its_own_detail_type_and_nothing_else_does(self):
-        detail_type = self.pipe["TargetParameters"]["EventBridgeEventBusParameters"]["DetailType"]
         for kind in EVENT_TYPES:
             for pk in ("CLIENT#123", "PARTNER"):
                 record = stream_record("INSERT", pk, "EVENT#2026-01-01T00:00:00Z#0000abcd", {"type": {"S": kind}})
                 self.assertTrue(matches(self.pattern, record), kind)
-                self.assertEqual(json_path(record, detail_type), kind)
+                self.assertEqual(json_path(record, self.detail_type), kind)
         others = [
             stream_record("INSERT", "CLIENT#123", "CLIENT", {"status": {"S": "active"}}),
             stream_record("MODIFY", "CLIENT#123", "CLIENT", {"status": {"S": "offboarded"}}),
