@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::adapters::dynamo::DynamoStore;
+use crate::adapters::emf::EmfSignals;
 use crate::adapters::graph::{GraphClient, RetryPolicy};
 use crate::adapters::secret_cache::CachedVault;
 use crate::adapters::secrets_manager::SecretsManagerVault;
@@ -39,6 +40,7 @@ pub async fn ports(config: &Config, aws: &SdkConfig) -> Result<Ports> {
         config.secrets_kms_key_id.clone(),
     );
     let app = vault.app_secrets(&config.app_secret_id).await?;
+    let signals = Arc::new(EmfSignals::new(config.secret_prefix.clone()));
     let graph = GraphClient::new(
         config.graph_base_url.clone(),
         config.graph_version.clone(),
@@ -55,6 +57,7 @@ pub async fn ports(config: &Config, aws: &SdkConfig) -> Result<Ports> {
         vault: Arc::new(CachedVault::new(vault)),
         graph: Arc::new(graph),
         clock: Arc::new(SystemClock),
+        signals,
         settings: Arc::new(Settings::new(config, app)),
     })
 }

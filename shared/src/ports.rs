@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::model::{
     Asset, Client, ClientBusinessId, Dataset, DebugToken, Deletion, Event, ExchangedToken,
     GraphError, MeBusiness, MintParams, MintedToken, OnboardingResult, Owner, Ownership, PageInfo,
-    PageToken, PartnerRef, PartnerSystemUser, PendingSecret, Pixel, Session, SessionState,
+    PageToken, PartnerRef, PartnerSystemUser, PendingSecret, Pixel, Session, SessionState, Signal,
     SystemUserId, TokenSecret, WebhookChange,
 };
 
@@ -372,6 +372,11 @@ pub trait Graph: Send + Sync {
     ) -> Result<(), GraphError>;
 }
 
+/// Where the operator's signals go (CloudWatch, through the logs); never fails a flow.
+pub trait Signals: Send + Sync {
+    fn emit(&self, signal: Signal);
+}
+
 /// Wall-clock time in Unix seconds.
 pub trait Clock: Send + Sync {
     fn now(&self) -> i64;
@@ -384,5 +389,6 @@ pub struct Ports {
     pub vault: Arc<dyn TokenVault>,
     pub graph: Arc<dyn Graph>,
     pub clock: Arc<dyn Clock>,
+    pub signals: Arc<dyn Signals>,
     pub settings: Arc<crate::settings::Settings>,
 }

@@ -6,12 +6,14 @@ mod clock;
 mod graph;
 mod interleave;
 pub mod scenario;
+mod signals;
 mod store;
 mod vault;
 
 pub use clock::FakeClock;
 pub use graph::{Call, FakeGraph};
 pub use interleave::Interleaver;
+pub use signals::MemorySignals;
 pub use store::MemoryStore;
 pub use vault::MemoryVault;
 
@@ -27,6 +29,7 @@ pub struct Fakes {
     pub vault: Arc<MemoryVault>,
     pub graph: Arc<FakeGraph>,
     pub clock: Arc<FakeClock>,
+    pub signals: Arc<MemorySignals>,
     pub interleaver: Arc<Interleaver>,
 }
 
@@ -48,6 +51,7 @@ impl Fakes {
             vault: Arc::new(MemoryVault::with_checkpoint(interleaver.clone())),
             graph: Arc::new(FakeGraph::new(interleaver.clone(), clock.clone())),
             clock,
+            signals: Arc::default(),
             interleaver,
         }
     }
@@ -62,6 +66,7 @@ impl Fakes {
             vault: self.vault.clone(),
             graph: self.graph.clone(),
             clock: self.clock.clone(),
+            signals: self.signals.clone(),
             settings: Arc::new(settings),
         }
     }

@@ -12,6 +12,7 @@ mod obo;
 mod owner;
 mod partner;
 mod session;
+mod signal;
 mod token;
 mod webhook;
 
@@ -31,5 +32,6 @@ pub use obo::{Asset, AssetKind, MAX_ASSETS, OboState};
 pub use owner::Owner;
 pub use partner::PartnerSystemUser;
 pub use session::{OnboardingResult, Session, SessionStatus};
+pub use signal::{ChangeOutcome, OnboardingOutcome, Signal, SweepFigures};
 pub use token::{MintedToken, PageToken, PendingPurpose, PendingSecret, TokenAnswer, TokenSecret};
 pub use webhook::{ChangeStatus, WebhookChange};

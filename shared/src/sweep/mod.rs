@@ -26,8 +26,24 @@ const REFRESH_WITHIN: i64 = 7 * 24 * 3600;
 /// Items read from one shard at a time.
 const PAGE: usize = 50;
 pub const DEFAULT_MAX_ITEMS: usize = 500;
-/// A run stops taking new items after this long, well inside the function's timeout.
+/// A run stops taking new items after this long unless told otherwise.
 const TIME_BUDGET: Duration = Duration::from_secs(60);
+
+/// How much one run may take on: items, and time before it stops taking new ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub max_items: usize,
+    pub time: Duration,
+}
+
+impl From<usize> for Limits {
+    fn from(max_items: usize) -> Self {
+        Self {
+            max_items,
+            time: TIME_BUDGET,
+        }
+    }
+}
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct SweepReport {
@@ -58,13 +74,17 @@ enum Outcome {
     Nothing,
 }
 
-pub async fn sweep(ports: &Ports, max_items: usize) -> Result<SweepReport> {
+pub async fn sweep(ports: &Ports, limits: impl Into<Limits>) -> Result<SweepReport> {
+    let Limits {
+        max_items,
+        time: budget,
+    } = limits.into();
     let started = Instant::now();
     let mut report = SweepReport::default();
     let mut taken = 0;
     'shards: for shard in 0..DUE_SHARDS {
         loop {
-            if taken >= max_items || started.elapsed() > TIME_BUDGET {
+            if taken >= max_items || started.elapsed() > budget {
                 break 'shards;
             }
             let now = ports.clock.now();
