@@ -3,8 +3,8 @@
 
 use crate::error::{Error, Result};
 use crate::model::{
-    Client, ClientBusinessId, ClientStatus, Event, EventType, GraphError, GraphErrorClass, Subject,
-    Whose,
+    Client, ClientBusinessId, ClientStatus, Event, EventType, GraphError, GraphErrorClass, Signal,
+    Subject, Whose,
 };
 use crate::ports::{Also, Ports};
 
@@ -83,6 +83,7 @@ pub async fn mark_needs_reconnect(ports: &Ports, id: &ClientBusinessId, why: &st
     })
     .await?;
     if changed.is_some() {
+        ports.signals.emit(Signal::ReconnectNeeded);
         tracing::warn!(client_business_id = %id, reason = why, "client needs to reconnect");
     }
     Ok(())
@@ -125,6 +126,7 @@ async fn partner_credentials_invalid(ports: &Ports, whose: Whose, why: &str) -> 
         Whose::Partner => "partner_system_user_token",
         _ => "app_credentials",
     };
+    ports.signals.emit(Signal::PartnerTokenInvalid);
     tracing::error!(
         credential = which,
         reason = why,

@@ -13,7 +13,7 @@ use crate::adapters::secrets_manager::SecretsManagerVault;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::error::Result;
-use crate::ports::Ports;
+use crate::ports::{Clock, Ports, Signals};
 use crate::settings::Settings;
 
 /// Reads the configuration and the app secret, and builds the ports.
@@ -35,18 +35,25 @@ pub async fn from_env() -> Result<(Config, Ports)> {
 
 /// The ports over the real adapters for a configuration and an AWS SDK configuration.
 pub async fn ports(config: &Config, aws: &SdkConfig) -> Result<Ports> {
+    ports_at(config, aws, Arc::new(SystemClock)).await
+}
+
+/// [`ports`] on another clock (a simulated one, in the scale benchmark).
+pub async fn ports_at(config: &Config, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Result<Ports> {
     let vault = SecretsManagerVault::new(
         aws_sdk_secretsmanager::Client::new(aws),
         config.secrets_kms_key_id.clone(),
     );
     let app = vault.app_secrets(&config.app_secret_id).await?;
-    let signals = Arc::new(EmfSignals::new(config.secret_prefix.clone()));
+    let signals: Arc<dyn Signals> = Arc::new(EmfSignals::new(config.secret_prefix.clone()));
     let graph = GraphClient::new(
         config.graph_base_url.clone(),
         config.graph_version.clone(),
         config.app_id.clone(),
         app.app_secret.clone(),
         RetryPolicy::default(),
+        clock.clone(),
+        signals.clone(),
     );
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(aws),
@@ -56,7 +63,7 @@ pub async fn ports(config: &Config, aws: &SdkConfig) -> Result<Ports> {
         store: Arc::new(store),
         vault: Arc::new(CachedVault::new(vault)),
         graph: Arc::new(graph),
-        clock: Arc::new(SystemClock),
+        clock,
         signals,
         settings: Arc::new(Settings::new(config, app)),
     })

@@ -215,6 +215,14 @@ pub struct DueEntry {
     pub due_at: i64,
 }
 
+/// What waits in one shard of the queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Waiting {
+    /// Entries due at or before the time asked about.
+    pub count: u32,
+    pub oldest_due_at: Option<i64>,
+}
+
 /// The one queue of deferred work: items whose `due_at` has come, claimed with a lease.
 #[async_trait]
 pub trait DueQueue: Send + Sync {
@@ -223,6 +231,8 @@ pub trait DueQueue: Send + Sync {
     /// Moves the entry's `due_at` to `lease_until` if it is still what was read; `false` when
     /// another worker claimed it or it changed.
     async fn claim(&self, entry: &DueEntry, lease_until: i64) -> Result<bool>;
+    /// How many entries of `shard` are due at `now`, and since when the oldest.
+    async fn waiting(&self, shard: u8, now: i64) -> Result<Waiting>;
 }
 
 /// Every store the flows use, in one object.
@@ -370,6 +380,20 @@ pub trait Graph: Send + Sync {
         client: &ClientBusinessId,
         token: &SecretString,
     ) -> Result<(), GraphError>;
+    /// How work about `business` (or the app alone) should go now, from what Meta last said.
+    fn pace(&self, business: Option<&ClientBusinessId>, now: i64) -> Pace;
+}
+
+/// How work that calls Graph should go, from Meta's usage headers and throttling answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    Go,
+    /// Near the limit: one at a time.
+    Slow,
+    /// At or over the limit: start nothing new before `until` (epoch seconds).
+    Stop {
+        until: i64,
+    },
 }
 
 /// Where the operator's signals go (CloudWatch, through the logs); never fails a flow.

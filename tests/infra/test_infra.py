@@ -1,5 +1,6 @@
 """Offline checks of infra/template.yaml: least privilege per function, the partner secret, the KMS
-key policy, the table and its `due` index, the sweep schedule, and route authorization.
+key policy, the table and its `due` index, the sweep schedule, route authorization, events, and the
+operator's signals (alarms and dashboard against what shared/src/adapters/emf.rs emits).
 
 Each check is paired with tests that widen a copy of the template and show the check catches it."""
 
@@ -8,6 +9,7 @@ import json
 import unittest
 
 from pipe_filter import json_path, matches, pipe
+import signals
 from least_privilege import (
     CLIENT_SECRET_ARN,
     FUNCTIONS,
@@ -333,9 +335,6 @@ class Routes(unittest.TestCase):
             self.assertEqual(auth, "AWS_IAM" if key in INTERNAL_ROUTES else "NONE", key)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 def stream_record(event_name, pk, sk, extra=None):
     """A DynamoDB stream record as the table (NEW_IMAGE) sends it for an item of ours."""
@@ -425,3 +424,169 @@ class Events(unittest.TestCase):
             actions,
             {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams", "events:PutEvents"},
         )
+
+
+# The alarms on the service's own metrics, as the README describes them to operators.
+SIGNAL_ALARMS = {
+    # A sweep that silently stops has no data at all: that must breach.
+    "SweepHeartbeatAlarm": dict(MetricName="SweepRuns", Statistic="Sum", Period=900, EvaluationPeriods=2,
+                                ComparisonOperator="LessThanThreshold", Threshold=1, TreatMissingData="breaching"),
+    "SweepBacklogAlarm": dict(MetricName="OldestDueAgeSeconds", Statistic="Maximum", Period=900, EvaluationPeriods=1,
+                              ComparisonOperator="GreaterThanThreshold", Threshold=1800, TreatMissingData="notBreaching"),
+    "PartnerTokenInvalidAlarm": dict(MetricName="PartnerTokenInvalid", Statistic="Sum", Period=300, EvaluationPeriods=1,
+                                     ComparisonOperator="GreaterThanOrEqualToThreshold", Threshold=1, TreatMissingData="notBreaching"),
+    "ReconnectShareAlarm": dict(EvaluationPeriods=1, ComparisonOperator="GreaterThanThreshold",
+                                Threshold={"Ref": "ReconnectAlarmPercent"}, TreatMissingData="notBreaching"),
+}
+EMITTED = {
+    "Onboardings", "TokensServed", "ReconnectsNeeded", "Offboardings", "WebhookChanges", "HealthChecks", "GraphThrottled",
+    "PartnerTokenInvalid", "SweepRuns", "SweepItemsDone", "SweepItemsFailed", "SweepItemsLeft", "OldestDueAgeSeconds",
+}
+
+
+def alarm(template, name):
+    return template["Resources"][name]["Properties"]
+
+
+def dashboard_body(template):
+    return template["Resources"][signals.DASHBOARD]["Properties"]["DashboardBody"]
+
+
+class Signals(unittest.TestCase):
+    def setUp(self):
+        self.template = load_template()
+
+    def test_emf_rs_is_read_as_it_is(self):
+        self.assertEqual(signals.emf_namespace(), "MetaLoginTokenService")
+        metrics = signals.emf_metrics()
+        self.assertEqual(set(metrics), EMITTED)
+        self.assertEqual(metrics["Onboardings"], "Result")
+        self.assertEqual(metrics["TokensServed"], "Kind")
+        self.assertIsNone(metrics["SweepRuns"])
+
+    def test_alarms_and_dashboard_read_only_what_the_functions_emit(self):
+        self.assertEqual(signals.custom_metric_problems(self.template), [])
+
+    def test_the_deployment_is_the_functions_secret_prefix(self):
+        self.assertEqual(signals.deployment(self.template), {"Fn::Sub": "meta-login/${Stage}"})
+
+    def test_every_emitted_metric_is_on_the_dashboard(self):
+        shown = {name for _, name, _ in signals.dashboard_metrics(self.template)}
+        self.assertEqual(set(signals.emf_metrics()) - shown, set())
+
+    def test_a_wrong_namespace_deployment_or_dimension_is_caught(self):
+        widened = copy.deepcopy(self.template)
+        alarm(widened, "SweepHeartbeatAlarm")["Namespace"] = "MetaLoginTokenSevice"
+        alarm(widened, "PartnerTokenInvalidAlarm")["Dimensions"][0]["Value"] = "meta-login/prod"
+        body = dashboard_body(widened)
+        body["Fn::Sub"] = body["Fn::Sub"].replace('"Kind", "page"', '"Type", "page"')
+        self.assertEqual(signals.custom_metric_problems(widened), [
+            "alarm SweepHeartbeatAlarm: SweepRuns in namespace 'MetaLoginTokenSevice', not emf.rs's 'MetaLoginTokenService'",
+            "alarm PartnerTokenInvalidAlarm: PartnerTokenInvalid with Deployment 'meta-login/prod', not the functions' SECRET_PREFIX",
+            "dashboard: TokensServed by ['Deployment', 'Type'], which emf.rs does not emit",
+        ])
+
+    def test_a_metric_emf_rs_does_not_emit_is_caught(self):
+        widened = copy.deepcopy(self.template)
+        body = dashboard_body(widened)
+        body["Fn::Sub"] = body["Fn::Sub"].replace('"GraphThrottled"', '"GraphThrottles"')
+        self.assertEqual(signals.custom_metric_problems(widened), ["dashboard: emf.rs emits no metric GraphThrottles"])
+        # ... and a metric emf.rs starts to emit is missed by the dashboard.
+        emf = signals.EMF.read_text().replace('one("Offboardings")', 'one("Offboardings"), one("Surprises")')
+        self.assertIn("Surprises", set(signals.emf_metrics(emf)) - {n for _, n, _ in signals.dashboard_metrics(self.template)})
+
+    def test_the_dashboard_draws_every_result_signal_rs_has(self):
+        self.assertEqual(signals.result_problems(self.template), [])
+
+    def test_a_new_result_is_caught(self):
+        signal = signals.SIGNAL.read_text().replace('Self::Stale => "stale",', 'Self::Stale => "stale", Self::Lost => "lost",')
+        found = signals.result_problems(self.template, signal)
+        self.assertEqual(len(found), 1)
+        self.assertTrue(found[0].startswith("dashboard: WebhookChanges by Result"), found)
+        self.assertIn("'lost'", found[0])
+
+    def test_the_alarms_on_the_services_signals(self):
+        self.assertEqual(signals.alarm_problems(self.template, SIGNAL_ALARMS), [])
+        for name, expected in SIGNAL_ALARMS.items():
+            if "MetricName" in expected:
+                self.assertEqual(alarm(self.template, name)["Namespace"], signals.emf_namespace(), name)
+
+    def test_a_heartbeat_that_stays_quiet_on_no_data_is_caught(self):
+        widened = copy.deepcopy(self.template)
+        alarm(widened, "SweepHeartbeatAlarm")["TreatMissingData"] = "notBreaching"
+        del widened["Resources"]["PartnerTokenInvalidAlarm"]
+        self.assertEqual(signals.alarm_problems(widened, SIGNAL_ALARMS), [
+            "SweepHeartbeatAlarm: TreatMissingData is 'notBreaching', not 'breaching'",
+            "no alarm PartnerTokenInvalidAlarm",
+        ])
+
+    def test_the_reconnect_share_is_reconnects_over_checks_per_hour_without_dividing_by_zero(self):
+        queries = {q["Id"]: q for q in alarm(self.template, "ReconnectShareAlarm")["Metrics"]}
+        for query_id, metric in (("reconnects", "ReconnectsNeeded"), ("checks", "HealthChecks")):
+            stat = queries[query_id]["MetricStat"]
+            self.assertEqual((stat["Metric"]["MetricName"], stat["Stat"], stat["Period"]), (metric, "Sum", 3600))
+            self.assertFalse(queries[query_id]["ReturnData"])
+        self.assertEqual(queries["share"]["Expression"], "IF(checks > 0, 100 * FILL(reconnects, 0) / checks, 0)")
+        self.assertTrue(queries["share"]["ReturnData"])
+        percent = self.template["Parameters"]["ReconnectAlarmPercent"]
+        self.assertEqual((percent["Type"], percent["Default"], percent["MinValue"], percent["MaxValue"]), ("Number", 5, 0, 100))
+
+    def test_the_sweep_alarms_follow_the_schedule(self):
+        self.assertEqual(signals.sweep_schedule_seconds(self.template), 900)
+        self.assertEqual(signals.schedule_problems(self.template), [])
+
+    def test_a_changed_schedule_is_caught(self):
+        widened = copy.deepcopy(self.template)
+        sweep = widened["Resources"]["TokenFetchFunction"]["Properties"]["Events"]["Sweep"]["Properties"]
+        sweep["ScheduleExpression"] = "rate(30 minutes)"
+        self.assertEqual(signals.schedule_problems(widened), [
+            "SweepHeartbeatAlarm: period 900 s, the schedule 1800 s",
+            "SweepBacklogAlarm: threshold 1800 s, not twice the schedule's 1800 s",
+        ])
+        alarm(widened, "SweepBacklogAlarm")["Threshold"] = 3600
+        self.assertIn("dashboard: oldest due age lines [1800], not the alarm's 3600", signals.schedule_problems(widened))
+
+    def test_every_function_has_an_errors_alarm(self):
+        functions = [n for n, r in self.template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"]
+        self.assertEqual(len(functions), len(FUNCTIONS))
+        self.assertEqual(signals.functions_without_errors_alarm(self.template), [])
+
+    def test_a_function_without_an_errors_alarm_is_caught(self):
+        widened = copy.deepcopy(self.template)
+        del widened["Resources"]["DatasetLookupErrorsAlarm"]
+        self.assertEqual(signals.functions_without_errors_alarm(widened), ["DatasetLookupFunction"])
+
+    def test_every_dead_letter_queue_has_an_alarm(self):
+        self.assertEqual(signals.dead_letter_queues(self.template), {"EventsExampleDeadLetterQueue"})
+        self.assertEqual(signals.dead_letter_queues_without_alarm(self.template), [])
+
+    def test_a_dead_letter_queue_without_an_alarm_is_caught(self):
+        widened = copy.deepcopy(self.template)
+        resources = widened["Resources"]
+        resources["SweepDeadLetterQueue"] = {"Type": "AWS::SQS::Queue", "Properties": {}}
+        resources["TokenFetchFunction"]["Properties"]["Events"]["Sweep"]["Properties"]["DeadLetterConfig"] = {
+            "Arn": {"Fn::GetAtt": ["SweepDeadLetterQueue", "Arn"]}
+        }
+        alarm(widened, "EventsDeadLetterAlarm")["Threshold"] = 100
+        self.assertEqual(
+            signals.dead_letter_queues_without_alarm(widened), ["EventsExampleDeadLetterQueue", "SweepDeadLetterQueue"]
+        )
+
+    def test_every_alarm_notifies_of_alarm_and_ok_and_is_on_the_dashboard(self):
+        self.assertEqual(signals.alarms_without_actions(self.template), [])
+        self.assertEqual(signals.alarms_missing_from_dashboard(self.template), [])
+
+    def test_an_alarm_left_off_the_dashboard_or_the_topic_is_caught(self):
+        widened = copy.deepcopy(self.template)
+        widened["Resources"]["NewAlarm"] = copy.deepcopy(widened["Resources"]["SweepBacklogAlarm"])
+        del alarm(widened, "NewAlarm")["OKActions"]
+        self.assertEqual(signals.alarms_missing_from_dashboard(widened), ["NewAlarm"])
+        self.assertEqual(signals.alarms_without_actions(widened), ["NewAlarm"])
+
+    def test_the_dashboard_is_named_after_the_stack(self):
+        name = self.template["Resources"][signals.DASHBOARD]["Properties"]["DashboardName"]
+        self.assertEqual(name, {"Fn::Sub": "${AWS::StackName}-${AWS::Region}"})
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -4,7 +4,7 @@ use lambda_http::lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::Deserialize;
 use serde_json::Value;
 use shared::lambda::invoke::{self, Payload};
-use shared::model::{ClientBusinessId, Owner, SystemUserId};
+use shared::model::{ClientBusinessId, Owner, Signal, SystemUserId};
 use shared::tokens::{self, MintRequest};
 use shared::{Error, Ports, Result, partner, sweep};
 
@@ -228,14 +228,19 @@ fn record_owner(owner: &Owner) {
 
 impl App {
     pub async fn handle(&self, event: LambdaEvent<Payload>) -> Result<Value, Diagnostic> {
-        invoke::run(&event.context, self.dispatch(event.payload)).await
+        let deadline_ms = event.context.deadline;
+        invoke::run(&event.context, self.dispatch(event.payload, deadline_ms)).await
     }
 
-    async fn dispatch(&self, payload: Payload) -> Result<Value> {
+    async fn dispatch(&self, payload: Payload, deadline_ms: u64) -> Result<Value> {
         let fields: Fields = invoke::parse(payload.into_json()?)?;
         let answer = match Invocation::try_from(fields)? {
             Invocation::Sweep { max_items } => {
-                let report = sweep::sweep(&self.ports, max_items).await?;
+                let limits = sweep::Limits {
+                    max_items,
+                    time: sweep::time_before(deadline_ms),
+                };
+                let report = sweep::sweep(&self.ports, limits).await?;
                 return Ok(serde_json::to_value(report).expect("reports serialize"));
             }
             Invocation::ClientToken { id, force_refresh } => {
@@ -249,12 +254,12 @@ impl App {
             Invocation::Page { owner, page_id } => {
                 record_owner(&owner);
                 let answer = tokens::page_token(&self.ports, &owner, &page_id).await?;
-                tracing::info!(kind = answer.kind, "token handed out");
+                self.handed_out(answer.kind);
                 return Ok(serde_json::to_value(answer).expect("answers serialize"));
             }
             Invocation::PartnerToken => {
                 let answer = partner::token_answer(&self.ports).await?;
-                tracing::info!(kind = "partner", "token handed out");
+                self.handed_out("partner");
                 return Ok(answer);
             }
             Invocation::PartnerProvision {
@@ -277,8 +282,13 @@ impl App {
                 return Ok(serde_json::json!({ "pages": pages }));
             }
         };
-        tracing::info!(kind = answer.kind, "token handed out");
+        self.handed_out(answer.kind);
         Ok(serde_json::to_value(answer).expect("answers serialize"))
+    }
+
+    fn handed_out(&self, kind: &'static str) {
+        self.ports.signals.emit(Signal::TokenServed(kind));
+        tracing::info!(kind, "token handed out");
     }
 }
 

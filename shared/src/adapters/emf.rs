@@ -34,13 +34,13 @@ impl Signals for EmfSignals {
     }
 }
 
-/// (metric name, unit, value) triples and an optional second dimension of one signal.
-fn measures(
-    signal: &Signal,
-) -> (
-    Vec<(&'static str, &'static str, i64)>,
-    Option<(&'static str, &'static str)>,
-) {
+/// A metric's name, unit and value.
+type Measure = (&'static str, &'static str, i64);
+/// A dimension's name and value.
+type Dimension = (&'static str, &'static str);
+
+/// The metrics of one signal, and the dimension it adds to `Deployment`, if any.
+fn measures(signal: &Signal) -> (Vec<Measure>, Option<Dimension>) {
     let one = |name| vec![(name, "Count", 1)];
     match *signal {
         Signal::Onboarding(outcome) => (one("Onboardings"), Some(("Result", outcome.as_str()))),

@@ -11,7 +11,7 @@ use crate::model::{
     ClientBusinessId, DebugToken, ExchangedToken, GranularScope, GraphError, MeBusiness,
     MintParams, Ownership, Pixel,
 };
-use crate::ports::{Clock, Graph};
+use crate::ports::{Clock, Graph, Pace};
 
 /// The fake's calls, by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -61,6 +61,8 @@ struct State {
     minted: usize,
     /// Client businesses the partner manages (On-Behalf-Of).
     managed: std::collections::HashSet<ClientBusinessId>,
+    /// What `pace` answers, for the app (`None`) and per business.
+    paces: HashMap<Option<ClientBusinessId>, Pace>,
     /// asset id -> the system user it is assigned to, with its tasks.
     assigned: HashMap<String, (String, Vec<String>)>,
 }
@@ -89,6 +91,12 @@ impl FakeGraph {
 
     /// A code that exchanges for a new BISU of `business` with `scopes`; `granular` limits
     /// scopes to assets.
+    /// From now on, `pace` answers `pace` for `business` (`None`: the app).
+    pub fn set_pace(&self, business: Option<&str>, pace: Pace) {
+        let business = business.map(|b| ClientBusinessId::parse(b).expect("a business id"));
+        self.state.lock().unwrap().paces.insert(business, pace);
+    }
+
     pub fn issue_code(
         &self,
         business: &str,
@@ -564,5 +572,14 @@ impl Graph for FakeGraph {
     ) -> Result<(), GraphError> {
         self.enter(Call::RemoveManagedBusiness).await?;
         self.valid(token).map(drop)
+    }
+
+    fn pace(&self, business: Option<&ClientBusinessId>, _now: i64) -> Pace {
+        let state = self.state.lock().unwrap();
+        let app = state.paces.get(&None).copied().unwrap_or(Pace::Go);
+        match business.and_then(|b| state.paces.get(&Some(b.clone()))) {
+            Some(Pace::Go) | None => app,
+            Some(own) => *own,
+        }
     }
 }

@@ -16,7 +16,7 @@ use crate::model::{
 use crate::ports::{
     Also, ClientItems, ClientStore, Conflict, DatasetStore, DeletionStore, DueEntry, DueKey,
     DueQueue, EventStore, MintedTokenStore, PageStore, PartnerStore, PendingStore, SessionStore,
-    WebhookStore,
+    Waiting, WebhookStore,
 };
 
 #[derive(Default)]
@@ -475,26 +475,47 @@ impl DeletionStore for MemoryStore {
     }
 }
 
+/// The shard of an entry: spread like DynamoDB's, by a hash of the key, so a sweep that
+/// forgot a shard would miss work here too.
+fn shard_of(key: &DueKey) -> u8 {
+    let text = format!("{key:?}");
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    (hash % u64::from(crate::ports::DUE_SHARDS)) as u8
+}
+
+/// A shard's entries due at `now`, oldest first.
+fn due_in(s: &State, shard: u8, now: i64) -> Vec<DueEntry> {
+    let mut entries: Vec<DueEntry> = s
+        .due
+        .iter()
+        .filter(|(key, at)| **at <= now && shard_of(key) == shard)
+        .map(|(key, at)| DueEntry {
+            key: key.clone(),
+            due_at: *at,
+        })
+        .collect();
+    entries.sort_by_key(|e| e.due_at);
+    entries
+}
+
 #[async_trait]
 impl DueQueue for MemoryStore {
     async fn due(&self, shard: u8, now: i64, limit: usize) -> Result<Vec<DueEntry>> {
         let s = self.enter("store.due").await?;
-        // One shard holds everything in memory: the others are empty.
-        if shard != 0 {
-            return Ok(vec![]);
-        }
-        let mut entries: Vec<DueEntry> = s
-            .due
-            .iter()
-            .filter(|(_, at)| **at <= now)
-            .map(|(key, at)| DueEntry {
-                key: key.clone(),
-                due_at: *at,
-            })
-            .collect();
-        entries.sort_by_key(|e| e.due_at);
+        let mut entries = due_in(&s, shard, now);
         entries.truncate(limit);
         Ok(entries)
+    }
+
+    async fn waiting(&self, shard: u8, now: i64) -> Result<Waiting> {
+        let s = self.enter("store.waiting").await?;
+        let entries = due_in(&s, shard, now);
+        Ok(Waiting {
+            count: entries.len() as u32,
+            oldest_due_at: entries.first().map(|e| e.due_at),
+        })
     }
 
     async fn claim(&self, entry: &DueEntry, lease_until: i64) -> Result<bool> {

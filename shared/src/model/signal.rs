@@ -15,10 +15,12 @@ pub enum ChangeOutcome {
     Applied,
     /// Older than the client's latest onboarding: recorded, not applied.
     Stale,
-    /// Recorded only (`changed_fields`, or about no client of ours).
-    Recorded,
-    /// Recorded; applying it is left to the sweep.
+    /// Recorded; applying it is left to a later try.
     Left,
+    /// Given up after its last try.
+    Failed,
+    /// Delivered again (a retry or a replay): already recorded, nothing done.
+    Duplicate,
 }
 
 /// One sweep run's figures.
@@ -66,8 +68,9 @@ impl ChangeOutcome {
         match self {
             Self::Applied => "applied",
             Self::Stale => "stale",
-            Self::Recorded => "recorded",
             Self::Left => "left",
+            Self::Failed => "failed",
+            Self::Duplicate => "duplicate",
         }
     }
 }

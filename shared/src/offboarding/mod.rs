@@ -14,7 +14,9 @@ use serde::Serialize;
 
 use crate::clients;
 use crate::error::{Error, Result};
-use crate::model::{ClientBusinessId, ClientStatus, Event, EventType, MintedToken, Mode, Whose};
+use crate::model::{
+    ClientBusinessId, ClientStatus, Event, EventType, MintedToken, Mode, Signal, Whose,
+};
 use crate::partner;
 use crate::ports::Ports;
 
@@ -120,7 +122,10 @@ pub async fn offboard(
     })
     .await;
     match finished {
-        Ok(Some(_)) => steps.push(format!("marked the client offboarded ({reason})")),
+        Ok(Some(_)) => {
+            ports.signals.emit(Signal::Offboarding);
+            steps.push(format!("marked the client offboarded ({reason})"));
+        }
         Ok(None) | Err(Error::ClientNotFound) => {}
         Err(err) => return Err(err),
     }

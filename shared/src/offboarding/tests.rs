@@ -3,7 +3,7 @@
 use super::*;
 use crate::fakes::scenario::{leftovers, onboard, system_user_of};
 use crate::fakes::{Call, Fakes};
-use crate::model::{ChangeStatus, SystemUserId};
+use crate::model::{ChangeOutcome, ChangeStatus, OnboardingOutcome, SystemUserId};
 use crate::tokens::Recovery;
 use serde_json::json;
 
@@ -76,6 +76,13 @@ async fn a_stale_uninstall_is_recorded_and_applied_to_nothing() {
         .store
         .read(|s| s.webhooks.values().map(|c| c.status).collect());
     assert_eq!(statuses, [ChangeStatus::Stale]);
+    assert_eq!(
+        fakes.signals.seen(),
+        [
+            Signal::Onboarding(OnboardingOutcome::Completed),
+            Signal::WebhookChange(ChangeOutcome::Stale)
+        ]
+    );
 }
 
 #[tokio::test]
@@ -101,6 +108,13 @@ async fn a_change_in_two_deliveries_is_applied_once() {
         .unwrap();
     assert_eq!((first.recorded, first.duplicates), (1, 0));
     assert_eq!((second.recorded, second.duplicates), (1, 1));
+    let counted = |outcome| {
+        fakes
+            .signals
+            .count(|s| *s == Signal::WebhookChange(outcome))
+    };
+    assert_eq!(counted(ChangeOutcome::Duplicate), 1, "the replay is seen");
+    assert_eq!(counted(ChangeOutcome::Applied), 2);
     assert_eq!(
         fakes.graph.count(Call::DebugToken),
         2,
@@ -232,6 +246,7 @@ async fn offboarding_twice_gives_the_same_state_and_one_event() {
             .count()
     });
     assert_eq!(events, 1);
+    assert_eq!(fakes.signals.count(|s| *s == Signal::Offboarding), 1);
     assert_eq!(leftovers(&fakes, &ports, &id), (vec![], 0));
 }
 

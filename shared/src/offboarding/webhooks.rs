@@ -13,7 +13,8 @@ use crate::clients;
 use crate::datasets;
 use crate::error::{Error, Result};
 use crate::model::{
-    ChangeStatus, ClientBusinessId, ClientStatus, Event, EventType, WebhookChange, Whose,
+    ChangeOutcome, ChangeStatus, ClientBusinessId, ClientStatus, Event, EventType, Signal,
+    WebhookChange, Whose,
 };
 use crate::ports::Ports;
 use crate::signatures::verify_hub_signature;
@@ -192,12 +193,18 @@ pub async fn handle_delivery(
             outcome.recorded += 1;
             fresh.push(change);
         } else {
+            ports
+                .signals
+                .emit(Signal::WebhookChange(ChangeOutcome::Duplicate));
             outcome.duplicates += 1;
         }
     }
     let started = Instant::now();
     for change in fresh {
         if started.elapsed() > INLINE_BUDGET {
+            ports
+                .signals
+                .emit(Signal::WebhookChange(ChangeOutcome::Left));
             outcome.deferred += 1;
             continue;
         }
@@ -233,6 +240,14 @@ pub async fn apply_change(
             }
         }
     };
+    ports
+        .signals
+        .emit(Signal::WebhookChange(match change.status {
+            ChangeStatus::Applied => ChangeOutcome::Applied,
+            ChangeStatus::Stale => ChangeOutcome::Stale,
+            ChangeStatus::Received => ChangeOutcome::Left,
+            ChangeStatus::Failed => ChangeOutcome::Failed,
+        }));
     change.next_attempt_at = (change.status == ChangeStatus::Received)
         .then(|| now + 60 * i64::from(1u32 << change.attempts.min(10)));
     ports.store.save_change(&change).await?;

@@ -4,12 +4,13 @@
 use rand::Rng;
 use secrecy::SecretString;
 
+use crate::clients;
 use crate::custody;
 use crate::error::{Error, Result};
 use crate::model::{
-    Client, ClientBusinessId, ClientStatus, DebugToken, Event, EventType, Mode, OnboardingResult,
-    Owner, PendingPurpose, SecretRef, Session, SessionState, SessionStatus, SystemUserId,
-    TokenSecret, Whose,
+    Client, ClientBusinessId, ClientStatus, DebugToken, Event, EventType, GraphErrorClass, Mode,
+    OnboardingOutcome, OnboardingResult, Owner, PendingPurpose, SecretRef, Session, SessionState,
+    SessionStatus, Signal, SystemUserId, TokenSecret, Whose,
 };
 use crate::ports::{Also, Ports};
 
@@ -73,6 +74,11 @@ pub async fn complete(
         Mode::Bisu => onboard(ports, state, &session, code, source).await,
         Mode::Obo => super::obo::onboard(ports, state, &session, code, source).await,
     };
+    let outcome = match onboarded {
+        Ok(_) => OnboardingOutcome::Completed,
+        Err(_) => OnboardingOutcome::Failed,
+    };
+    ports.signals.emit(Signal::Onboarding(outcome));
     match onboarded {
         Ok(result) => Ok(Completed {
             result,
@@ -125,11 +131,14 @@ pub(super) async fn exchange(
         ),
         CodeSource::JsSdk => None,
     };
-    ports
-        .graph
-        .exchange_code(code, redirect_uri)
-        .await
-        .map_err(|e| e.into_exchange_error())
+    match ports.graph.exchange_code(code, redirect_uri).await {
+        Ok(exchanged) => Ok(exchanged),
+        // The app secret is wrong: the operator must act, and hears of it.
+        Err(err) if err.class() == GraphErrorClass::AppCredentials => {
+            Err(clients::graph_failure(ports, None, err, Whose::App).await)
+        }
+        Err(err) => Err(err.into_exchange_error()),
+    }
 }
 
 async fn onboard(
@@ -144,11 +153,16 @@ async fn onboard(
     let token = exchanged.access_token;
     let (me, debug) = tokio::join!(ports.graph.me(&token), ports.graph.debug_token(&token));
     let me = me.map_err(|e| e.into_error(Whose::Client))?;
-    let debug = debug.map_err(|e| match e.code {
+    let debug = match debug {
+        Ok(debug) => debug,
         // Meta's answer to debug_token of a token issued to another app.
-        Some(100) => Error::LoginRejected("the token was issued to a different app".into()),
-        _ => e.into_error(Whose::App),
-    })?;
+        Err(err) if err.code == Some(100) => {
+            return Err(Error::LoginRejected(
+                "the token was issued to a different app".into(),
+            ));
+        }
+        Err(err) => return Err(clients::graph_failure(ports, None, err, Whose::App).await),
+    };
     check_token(ports, &debug)?;
     let client_id = me
         .client_business_id

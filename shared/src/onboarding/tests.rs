@@ -5,7 +5,7 @@ use crate::fakes::scenario::{
     BROWSER, bound_session, complete, onboard, session_and_code, system_user_of,
 };
 use crate::fakes::{Call, Fakes};
-use crate::model::{ClientBusinessId, EventType, GraphError};
+use crate::model::{ClientBusinessId, EventType, GraphError, OnboardingOutcome, Signal};
 
 const OTHER_BROWSER: &str = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
 
@@ -48,6 +48,11 @@ async fn a_replayed_callback_answers_the_same_without_a_second_exchange() {
     assert!(again.replayed);
     assert_eq!(first.result, again.result);
     assert_eq!(fakes.graph.count(Call::ExchangeCode), 1);
+    assert_eq!(
+        fakes.signals.seen(),
+        [Signal::Onboarding(OnboardingOutcome::Completed)],
+        "a replay is not a second onboarding"
+    );
 }
 
 #[tokio::test]
@@ -136,4 +141,12 @@ async fn meta_errors_at_onboarding_store_nothing_and_leave_the_session_usable() 
         s.clients
             .contains_key(&ClientBusinessId::parse("100").unwrap())
     }));
+    let ended = |outcome| fakes.signals.count(|s| *s == Signal::Onboarding(outcome));
+    assert_eq!(ended(OnboardingOutcome::Failed), 3);
+    assert_eq!(ended(OnboardingOutcome::Completed), 1);
+    assert_eq!(
+        fakes.signals.count(|s| *s == Signal::PartnerTokenInvalid),
+        2,
+        "the app credentials refused twice"
+    );
 }

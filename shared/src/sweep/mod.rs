@@ -7,14 +7,16 @@ mod pending;
 
 use futures_util::StreamExt;
 use serde::Serialize;
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::clients;
 use crate::error::{Error, Result};
-use crate::model::{ChangeStatus, Client, ClientStatus, Owner, Whose};
+use crate::model::{ChangeStatus, Client, ClientStatus, Owner, Signal, SweepFigures, Whose};
 use crate::offboarding;
 use crate::partner;
-use crate::ports::{DUE_SHARDS, DueEntry, DueKey, Ports};
+use crate::ports::{DUE_SHARDS, DueEntry, DueKey, Pace, Ports};
 use crate::tokens::{self, Recovery, SIXTY_DAYS};
 
 /// How long a claimed item is left alone before another sweep may take it.
@@ -23,17 +25,30 @@ pub const LEASE_SECS: i64 = 5 * 60;
 const CONCURRENCY: usize = 4;
 /// Tokens expiring sooner than this are refreshed.
 const REFRESH_WITHIN: i64 = 7 * 24 * 3600;
-/// Items read from one shard at a time.
+/// Items read from one shard in a round.
 const PAGE: usize = 50;
-pub const DEFAULT_MAX_ITEMS: usize = 500;
+/// High enough that the function's time is what limits a scheduled run.
+pub const DEFAULT_MAX_ITEMS: usize = 10_000;
 /// A run stops taking new items after this long unless told otherwise.
 const TIME_BUDGET: Duration = Duration::from_secs(60);
+/// Left for the items in flight when a run stops taking new ones: a Graph call's retries and
+/// the writes after it.
+const FINISH_MARGIN: Duration = Duration::from_secs(45);
 
 /// How much one run may take on: items, and time before it stops taking new ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     pub max_items: usize,
     pub time: Duration,
+}
+
+/// The time a run may take new items in, before the invocation's deadline (epoch ms).
+pub fn time_before(deadline_ms: u64) -> Duration {
+    let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
+    left.saturating_sub(FINISH_MARGIN)
 }
 
 impl From<usize> for Limits {
@@ -58,9 +73,26 @@ pub struct SweepReport {
     pub secrets_deleted: u32,
     pub partner_checked: u32,
     pub failed: u32,
+    /// Clients whose business Meta throttles, put back until access returns.
+    pub deferred: u32,
+    /// Items due now that wait for the next run.
+    pub left: u32,
+    /// Seconds since the oldest item still waiting fell due.
+    pub oldest_due_age_secs: i64,
+    /// Why the run stopped taking items before the queue was empty.
+    pub stopped: Option<Stop>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Stop {
+    MaxItems,
+    Time,
+    /// Meta's app-level usage is at the limit, or the app is throttled.
+    Throttled,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
     Healthy,
     Refreshed,
@@ -74,53 +106,147 @@ enum Outcome {
     Nothing,
 }
 
+/// What became of one entry read from the queue.
+enum Taken {
+    Worked(Result<Outcome>),
+    /// Its business is throttled: put back until access returns.
+    Deferred,
+    /// Another worker claimed it first.
+    Lost,
+    /// The run stopped before it; it stays due.
+    Left,
+}
+
+/// One run's limits and shared state, read by every item before it starts.
+struct Run<'a> {
+    ports: &'a Ports,
+    max_items: usize,
+    deadline: Instant,
+    taken: AtomicUsize,
+    stopped: Mutex<Option<Stop>>,
+    /// Held by each item while Meta's usage is near the limit: one at a time.
+    one_at_a_time: tokio::sync::Mutex<()>,
+}
+
+/// Drains the `due` index: each round reads every shard that may hold more and works the
+/// entries oldest first, so no shard waits behind another; a run stops taking new items at its
+/// limits or when Meta's usage says so, and what it leaves stays due for the next run.
 pub async fn sweep(ports: &Ports, limits: impl Into<Limits>) -> Result<SweepReport> {
-    let Limits {
-        max_items,
-        time: budget,
-    } = limits.into();
-    let started = Instant::now();
+    let limits = limits.into();
+    let run = Run {
+        ports,
+        max_items: limits.max_items,
+        deadline: Instant::now() + limits.time,
+        taken: AtomicUsize::new(0),
+        stopped: Mutex::new(None),
+        one_at_a_time: tokio::sync::Mutex::new(()),
+    };
     let mut report = SweepReport::default();
-    let mut taken = 0;
-    'shards: for shard in 0..DUE_SHARDS {
-        loop {
-            if taken >= max_items || started.elapsed() > budget {
-                break 'shards;
+    let mut open: Vec<u8> = (0..DUE_SHARDS).collect();
+    while !open.is_empty() && run.stop_reason().is_none() {
+        let now = ports.clock.now();
+        let mut entries = Vec::new();
+        let mut more = Vec::new();
+        for shard in open {
+            let page = ports.store.due(shard, now, PAGE).await?;
+            if page.len() == PAGE {
+                more.push(shard);
             }
-            let now = ports.clock.now();
-            let entries = ports
-                .store
-                .due(shard, now, PAGE.min(max_items - taken))
-                .await?;
-            if entries.is_empty() {
-                break;
-            }
-            let mut claimed = Vec::new();
-            for entry in entries {
-                if ports.store.claim(&entry, now + LEASE_SECS).await? {
-                    claimed.push(entry);
-                }
-            }
-            if claimed.is_empty() {
-                break;
-            }
-            taken += claimed.len();
-            report.claimed += claimed.len() as u32;
-            let outcomes: Vec<Result<Outcome>> = futures_util::stream::iter(claimed)
-                .map(|entry| work(ports, entry))
-                .buffer_unordered(CONCURRENCY)
-                .collect()
-                .await;
-            for outcome in outcomes {
-                count(&mut report, outcome);
-            }
+            entries.extend(page);
+        }
+        open = more;
+        entries.sort_by_key(|e| e.due_at);
+        let taken: Vec<Taken> = futures_util::stream::iter(entries)
+            .map(|entry| run.take(entry))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        for item in taken {
+            count(&mut report, item);
         }
     }
+    report.stopped = run.stop_reason();
+    let now = ports.clock.now();
+    let mut oldest: Option<i64> = None;
+    for shard in 0..DUE_SHARDS {
+        let waiting = ports.store.waiting(shard, now).await?;
+        report.left += waiting.count;
+        oldest = oldest.into_iter().chain(waiting.oldest_due_at).min();
+    }
+    report.oldest_due_age_secs = oldest.map_or(0, |at| (now - at).max(0));
+    ports.signals.emit(Signal::SweepRun(SweepFigures {
+        done: report.claimed - report.failed,
+        failed: report.failed,
+        left: report.left,
+        oldest_due_age_secs: report.oldest_due_age_secs,
+    }));
     tracing::info!(?report, "sweep finished");
     Ok(report)
 }
 
-fn count(report: &mut SweepReport, outcome: Result<Outcome>) {
+impl Run<'_> {
+    fn stop_reason(&self) -> Option<Stop> {
+        *self.stopped.lock().expect("stop lock")
+    }
+
+    fn stop(&self, why: Stop) -> Taken {
+        self.stopped.lock().expect("stop lock").get_or_insert(why);
+        Taken::Left
+    }
+
+    async fn take(&self, entry: DueEntry) -> Taken {
+        if self.stop_reason().is_some() {
+            return Taken::Left;
+        }
+        if Instant::now() >= self.deadline {
+            return self.stop(Stop::Time);
+        }
+        let ports = self.ports;
+        let now = ports.clock.now();
+        let slow = match ports.graph.pace(None, now) {
+            Pace::Stop { .. } => return self.stop(Stop::Throttled),
+            Pace::Slow => true,
+            Pace::Go => false,
+        };
+        if let DueKey::Client(id) = &entry.key
+            && let Pace::Stop { until } = ports.graph.pace(Some(id), now)
+        {
+            return match ports.store.claim(&entry, until.max(now + LEASE_SECS)).await {
+                Ok(true) => Taken::Deferred,
+                Ok(false) => Taken::Lost,
+                Err(err) => Taken::Worked(Err(err)),
+            };
+        }
+        if self.taken.fetch_add(1, Ordering::SeqCst) >= self.max_items {
+            return self.stop(Stop::MaxItems);
+        }
+        match ports.store.claim(&entry, now + LEASE_SECS).await {
+            Ok(true) => {}
+            Ok(false) => {
+                self.taken.fetch_sub(1, Ordering::SeqCst);
+                return Taken::Lost;
+            }
+            Err(err) => return Taken::Worked(Err(err)),
+        }
+        let _lane = if slow {
+            Some(self.one_at_a_time.lock().await)
+        } else {
+            None
+        };
+        Taken::Worked(work(ports, entry).await)
+    }
+}
+
+fn count(report: &mut SweepReport, taken: Taken) {
+    let outcome = match taken {
+        Taken::Worked(outcome) => outcome,
+        Taken::Deferred => {
+            report.deferred += 1;
+            return;
+        }
+        Taken::Lost | Taken::Left => return,
+    };
+    report.claimed += 1;
     match outcome {
         Ok(Outcome::Healthy) => report.healthy += 1,
         Ok(Outcome::Refreshed) => report.refreshed += 1,
@@ -211,7 +337,10 @@ async fn health_check(ports: &Ports, client: &Client) -> Result<Outcome> {
     let id = &client.client_business_id;
     let secret = tokens::current(ports, client, Recovery::Allowed).await?;
     let debug = match ports.graph.debug_token(&secret.access_token).await {
-        Ok(debug) => debug,
+        Ok(debug) => {
+            ports.signals.emit(Signal::HealthCheck);
+            debug
+        }
         Err(err) => return Err(clients::graph_failure(ports, Some(id), err, Whose::App).await),
     };
     if !debug.is_valid {

@@ -4,7 +4,8 @@ use super::*;
 use crate::fakes::scenario::{BROWSER, complete, leftovers, onboard, session_and_code};
 use crate::fakes::{Call, Fakes};
 use crate::model::ClientBusinessId;
-use crate::ports::Clock;
+use crate::model::Signal;
+use crate::ports::{Clock, Pace};
 use crate::tokens::{MintRequest, granular};
 
 /// Every secret is named by an item that points at it, and no marker is left.
@@ -110,7 +111,8 @@ async fn a_claimed_item_whose_worker_died_is_taken_again_after_its_lease() {
         .clock
         .advance(ports.settings.health_check_interval_secs + 1);
     // The first sweep claims the client and dies before its health check's Graph call.
-    let calls_before_check = 3; // due, claim, client
+    // One read of each shard, the claim, the client.
+    let calls_before_check = usize::from(DUE_SHARDS) + 2;
     let died = fakes
         .interleaver
         .crash_before(calls_before_check + 1, sweep(&ports, 10))
@@ -166,6 +168,7 @@ async fn the_sweep_marks_dead_tokens_refreshes_expiring_ones_and_cleans_offboard
         .advance(ports.settings.health_check_interval_secs + 1);
     let report = sweep(&ports, 100).await.unwrap();
     assert_eq!(report.marked_needs_reconnect, 1);
+    assert_eq!(fakes.signals.count(|s| *s == Signal::ReconnectNeeded), 1);
     assert_eq!(report.refreshed, 1);
     assert_eq!(report.cleaned, 1);
     assert_eq!(
@@ -258,4 +261,134 @@ async fn the_health_check_forgets_a_dead_page_token() {
     assert_eq!(report.healthy, 1);
     assert!(fakes.store.read(|s| s.pages.is_empty()));
     assert!(!fakes.vault.names().iter().any(|n| n.contains("/pages/")));
+}
+
+/// `n` onboarded clients, each falling due one second after the one before.
+async fn due_in_order(fakes: &Fakes, ports: &Ports, n: u32) -> Vec<ClientBusinessId> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(onboard(fakes, ports, &(1000 + i).to_string(), &["ads_management"]).await);
+    }
+    let first = fakes.clock.now() + 10;
+    fakes.store.write(|s| {
+        for (i, id) in ids.iter().enumerate() {
+            s.due.insert(DueKey::Client(id.clone()), first + i as i64);
+        }
+    });
+    fakes.clock.advance(10 + i64::from(n));
+    ids
+}
+
+/// The clients whose health check a sweep has done: their next check is in the future.
+fn checked(fakes: &Fakes, ids: &[ClientBusinessId]) -> Vec<ClientBusinessId> {
+    let now = fakes.clock.now();
+    fakes.store.read(|s| {
+        ids.iter()
+            .filter(|id| s.due[&DueKey::Client((*id).clone())] > now + LEASE_SECS)
+            .cloned()
+            .collect()
+    })
+}
+
+#[tokio::test]
+async fn runs_take_the_oldest_items_across_every_shard_and_each_goes_on_where_the_last_stopped() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let ids = due_in_order(&fakes, &ports, 24).await;
+    let checks_before = fakes.graph.count(Call::DebugToken);
+    let first = sweep(&ports, 10).await.unwrap();
+    assert_eq!((first.claimed, first.healthy), (10, 10));
+    assert_eq!(first.stopped, Some(Stop::MaxItems));
+    assert_eq!(
+        checked(&fakes, &ids),
+        ids[..10],
+        "the ten oldest, whatever their shard"
+    );
+    assert_eq!(first.left, 14);
+    let second = sweep(&ports, 10).await.unwrap();
+    assert_eq!(second.claimed, 10);
+    assert_eq!(checked(&fakes, &ids), ids[..20]);
+    let third = sweep(&ports, 10).await.unwrap();
+    assert_eq!((third.claimed, third.left, third.stopped), (4, 0, None));
+    assert_eq!(
+        fakes.graph.count(Call::DebugToken) - checks_before,
+        24,
+        "each client checked once"
+    );
+}
+
+#[tokio::test]
+async fn a_run_out_of_time_leaves_everything_due_and_reports_the_oldest() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let ids = due_in_order(&fakes, &ports, 3).await;
+    let limits = Limits {
+        max_items: 100,
+        time: Duration::ZERO,
+    };
+    let report = sweep(&ports, limits).await.unwrap();
+    assert_eq!(report.claimed, 0);
+    assert_eq!(report.stopped, Some(Stop::Time));
+    assert_eq!(report.left, 3);
+    assert_eq!(report.oldest_due_age_secs, 3, "the first fell due 3 s ago");
+    assert_eq!(checked(&fakes, &ids), vec![]);
+    let figures = fakes.signals.count(|s| {
+        matches!(s, Signal::SweepRun(f) if f.left == 3 && f.done == 0 && f.oldest_due_age_secs == 3)
+    });
+    assert_eq!(figures, 1, "the run's figures and heartbeat go out");
+}
+
+#[tokio::test]
+async fn at_metas_limit_the_sweep_calls_nothing_and_near_it_goes_on_one_at_a_time() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let ids = due_in_order(&fakes, &ports, 5).await;
+    let checks_before = fakes.graph.count(Call::DebugToken);
+    let until = fakes.clock.now() + 300;
+    fakes.graph.set_pace(None, Pace::Stop { until });
+    let stopped = sweep(&ports, 100).await.unwrap();
+    assert_eq!((stopped.claimed, stopped.left), (0, 5));
+    assert_eq!(stopped.stopped, Some(Stop::Throttled));
+    assert_eq!(fakes.graph.count(Call::DebugToken), checks_before);
+    fakes.graph.set_pace(None, Pace::Slow);
+    let slow = sweep(&ports, 100).await.unwrap();
+    assert_eq!((slow.healthy, slow.left, slow.stopped), (5, 0, None));
+    assert_eq!(checked(&fakes, &ids), ids);
+    assert_eq!(
+        fakes.signals.count(|s| *s == Signal::HealthCheck),
+        5,
+        "every check counted once"
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_business_is_put_back_until_access_returns_and_others_go_on() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let ids = due_in_order(&fakes, &ports, 3).await;
+    let until = fakes.clock.now() + 600;
+    fakes
+        .graph
+        .set_pace(Some(ids[1].as_str()), Pace::Stop { until });
+    let report = sweep(&ports, 100).await.unwrap();
+    assert_eq!((report.healthy, report.deferred), (2, 1));
+    let due_at = fakes.store.read(|s| s.due[&DueKey::Client(ids[1].clone())]);
+    assert_eq!(due_at, until, "back when Meta said access returns");
+    fakes.clock.advance(600);
+    fakes.graph.set_pace(Some(ids[1].as_str()), Pace::Go);
+    let later = sweep(&ports, 100).await.unwrap();
+    assert_eq!(later.healthy, 1);
+    assert_eq!(checked(&fakes, &ids[1..2]), ids[1..2]);
+}
+
+#[test]
+fn a_run_keeps_a_margin_before_its_deadline() {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let budget = time_before(now_ms + 300_000);
+    assert!(budget <= Duration::from_secs(255) && budget > Duration::from_secs(250));
+    assert_eq!(time_before(now_ms + 10_000), Duration::ZERO);
+    assert_eq!(time_before(0), Duration::ZERO);
 }

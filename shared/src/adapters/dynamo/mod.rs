@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::Client as Dynamo;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, PutRequest, TransactWriteItem,
-    Update, WriteRequest,
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, PutRequest, Select,
+    TransactWriteItem, Update, WriteRequest,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -23,7 +23,7 @@ use crate::model::{
 };
 use crate::ports::{
     Also, ClientItems, ClientStore, Conflict, DatasetStore, DeletionStore, DueEntry, DueQueue,
-    EventStore, MintedTokenStore, PageStore, PartnerStore, PendingStore, SessionStore,
+    EventStore, MintedTokenStore, PageStore, PartnerStore, PendingStore, SessionStore, Waiting,
     WebhookStore,
 };
 use items::*;
@@ -769,6 +769,35 @@ impl DueQueue for DynamoStore {
                 Some(DueEntry { key, due_at })
             })
             .collect())
+    }
+
+    async fn waiting(&self, shard: u8, now: i64) -> Result<Waiting> {
+        let oldest_due_at = self.due(shard, now, 1).await?.first().map(|e| e.due_at);
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(DUE_INDEX)
+                .key_condition_expression("due_pk = :shard AND due_at <= :now")
+                .expression_attribute_values(":shard", s(format!("DUE#{shard}")))
+                .expression_attribute_values(":now", n(now))
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| Error::storage("counting the due index", DisplayErrorContext(e)))?;
+            count += out.count.max(0) as u32;
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(Waiting {
+                    count,
+                    oldest_due_at,
+                });
+            }
+        }
     }
 
     async fn claim(&self, entry: &DueEntry, lease_until: i64) -> Result<bool> {

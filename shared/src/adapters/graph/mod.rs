@@ -9,16 +9,16 @@ use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use url::Url;
 
 use crate::model::graph_error::regain_access_secs;
 use crate::model::{
     AppId, Asset, ClientBusinessId, DebugToken, ExchangedToken, GraphError, GraphErrorClass,
-    MeBusiness, MintParams, Ownership, PageInfo, Pixel, SystemUserId,
+    MeBusiness, MintParams, Ownership, PageInfo, Pixel, Signal, SystemUserId,
 };
-use crate::ports::Graph;
+use crate::ports::{Clock, Graph, Pace, Signals};
 use crate::signatures::appsecret_proof;
 
 mod throttle;
@@ -109,6 +109,8 @@ pub struct GraphClient {
     retry: RetryPolicy,
     /// Where Meta throttles, and until when: no call is made there before it.
     throttle: Throttle,
+    clock: Arc<dyn Clock>,
+    signals: Arc<dyn Signals>,
 }
 
 /// Pages followed at most, so a `next` that never ends cannot loop forever.
@@ -121,6 +123,8 @@ impl GraphClient {
         app_id: AppId,
         app_secret: SecretString,
         retry: RetryPolicy,
+        clock: Arc<dyn Clock>,
+        signals: Arc<dyn Signals>,
     ) -> Self {
         Self {
             http: OnceLock::new(),
@@ -130,6 +134,8 @@ impl GraphClient {
             app_secret,
             retry,
             throttle: Throttle::default(),
+            clock,
+            signals,
         }
     }
 
@@ -272,7 +278,7 @@ impl GraphClient {
         auth: Auth<'_>,
         carry: Carry,
     ) -> Result<T, GraphError> {
-        let now = chrono::Utc::now().timestamp();
+        let now = self.clock.now();
         let business = business_of(url.path()).map(str::to_owned);
         if let Some(wait) = self.throttle.wait(business.as_deref(), now) {
             return Err(GraphError {
@@ -309,18 +315,22 @@ impl GraphClient {
         let response = request.send().await.map_err(network_error)?;
         let status = response.status();
         let retry_after = retry_after_secs(response.headers());
-        let usage = response
-            .headers()
-            .get("x-business-use-case-usage")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header = |name: &str| {
+            let value = response.headers().get(name)?.to_str().ok()?;
+            Some(value.to_owned())
+        };
+        let (app_usage, business_usage) =
+            (header("x-app-usage"), header("x-business-use-case-usage"));
+        self.throttle
+            .observe(app_usage.as_deref(), business_usage.as_deref(), now);
         let body = response.bytes().await.map_err(network_error)?;
         if !status.is_success() {
             let mut err = GraphError::from_response(status.as_u16(), &body, retry_after);
             err.oauth_endpoint = oauth_endpoint;
             if err.class() == GraphErrorClass::Throttled {
+                self.signals.emit(Signal::GraphThrottled);
                 self.throttle
-                    .record(&err, usage.as_deref(), business.as_deref(), now);
+                    .record(&err, business_usage.as_deref(), business.as_deref(), now);
             }
             return Err(err);
         }
@@ -620,6 +630,11 @@ impl Graph for GraphClient {
             Carry::Query,
         )
         .await
+    }
+
+    fn pace(&self, business: Option<&ClientBusinessId>, now: i64) -> Pace {
+        self.throttle
+            .pace(business.map(ClientBusinessId::as_str), now)
     }
 }
 

@@ -43,6 +43,10 @@ async fn serve(script: Script) -> Url {
 }
 
 fn client(base: Url) -> GraphClient {
+    client_with(base, Arc::default())
+}
+
+fn client_with(base: Url, signals: Arc<crate::fakes::MemorySignals>) -> GraphClient {
     let retry = RetryPolicy {
         max_attempts: 3,
         base_delay: Duration::from_millis(1),
@@ -54,6 +58,8 @@ fn client(base: Url) -> GraphClient {
         AppId::parse("111").unwrap(),
         SecretString::from("app-secret"),
         retry,
+        Arc::new(crate::clock::SystemClock),
+        signals,
     )
 }
 
@@ -237,6 +243,38 @@ async fn does_not_retry_invalid_tokens_or_throttling() {
         2,
         "no call for that business while throttled"
     );
+}
+
+#[tokio::test]
+async fn usage_headers_set_the_pace_and_a_throttled_answer_is_signalled() {
+    let script = Script::default();
+    let usage = |percent: u32| {
+        vec![(
+            "x-app-usage",
+            format!(r#"{{"call_count":{percent},"total_time":1,"total_cputime":1}}"#),
+        )]
+    };
+    script.answers.lock().unwrap().extend([
+        (200, r#"{"id":"1"}"#.to_owned(), usage(80)),
+        (200, r#"{"id":"1"}"#.to_owned(), usage(95)),
+        (
+            400,
+            r#"{"error":{"code":4,"type":"OAuthException"}}"#.to_owned(),
+            usage(100),
+        ),
+    ]);
+    let signals = Arc::new(crate::fakes::MemorySignals::default());
+    let graph = client_with(serve(script).await, signals.clone());
+    let now = crate::clock::SystemClock.now();
+    assert_eq!(graph.pace(None, now), Pace::Go, "nothing heard yet");
+    let token = SecretString::from("t");
+    graph.me_id(&token).await.unwrap();
+    assert_eq!(graph.pace(None, now), Pace::Slow);
+    graph.me_id(&token).await.unwrap();
+    assert!(matches!(graph.pace(None, now), Pace::Stop { .. }));
+    assert_eq!(signals.seen(), [], "high usage is not yet throttling");
+    graph.me_id(&token).await.unwrap_err();
+    assert_eq!(signals.seen(), [Signal::GraphThrottled]);
 }
 
 #[tokio::test]

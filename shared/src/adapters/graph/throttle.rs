@@ -1,19 +1,35 @@
-//! Where Meta throttles: the whole app (codes 4, 17, 32, 613) or one business's use case
-//! (80000-80014, named in `X-Business-Use-Case-Usage`). No call goes out to a throttled scope
-//! until access returns.
+//! Where Meta throttles, and how close it is: the whole app (codes 4, 17, 32, 613;
+//! `X-App-Usage`) or one business's use case (80000-80014; `X-Business-Use-Case-Usage`).
+//! No call goes out to a throttled scope until access returns, and the pace tells the sweep
+//! to slow down near the limit.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::model::GraphError;
+use crate::ports::Pace;
 
 const APP: &str = "app";
 /// When Meta does not say, a throttled scope rests this long.
 const DEFAULT_WAIT_SECS: i64 = 60;
+/// Usage in percent from which the sweep takes one item at a time...
+pub const SLOW_AT: u8 = 75;
+/// ...and from which it starts nothing new, well before Meta's 100%.
+pub const STOP_AT: u8 = 90;
+/// A usage reading older than this says nothing: usage is a rolling window, and the next call
+/// brings a fresh one.
+const READING_FRESH_SECS: i64 = 5 * 60;
+
+#[derive(Clone, Copy)]
+struct Reading {
+    percent: u8,
+    at: i64,
+}
 
 #[derive(Default)]
 pub struct Throttle {
     until: Mutex<HashMap<String, i64>>,
+    usage: Mutex<HashMap<String, Reading>>,
 }
 
 /// The business a call is about: the first path segment after the version, when it is an id.
@@ -25,20 +41,31 @@ pub fn business_of(path: &str) -> Option<&str> {
         .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Business ids and the seconds until each regains access, from the header.
-fn throttled_businesses(header: &str) -> Vec<(String, i64)> {
+/// The highest of the percentages Meta reports in one usage object.
+fn percent(usage: &serde_json::Value) -> Option<u8> {
+    ["call_count", "total_time", "total_cputime"]
+        .iter()
+        .filter_map(|key| usage.get(key)?.as_u64())
+        .max()
+        .map(|p| p.min(100) as u8)
+}
+
+/// Each business's highest usage and its seconds until access returns, from the header.
+fn business_usage(header: &str) -> Vec<(String, Option<u8>, i64)> {
     let Ok(serde_json::Value::Object(usage)) = serde_json::from_str(header) else {
         return vec![];
     };
     usage
         .into_iter()
         .filter_map(|(business, entries)| {
+            let entries = entries.as_array()?;
+            let busiest = entries.iter().filter_map(percent).max();
             let minutes = entries
-                .as_array()?
                 .iter()
                 .filter_map(|e| e.get("estimated_time_to_regain_access")?.as_i64())
-                .max()?;
-            (minutes > 0).then_some((business, minutes * 60))
+                .max()
+                .unwrap_or(0);
+            Some((business, busiest, minutes.max(0) * 60))
         })
         .collect()
 }
@@ -47,14 +74,47 @@ impl Throttle {
     /// Seconds until a call about `business` may go out; `None`: it may now.
     pub fn wait(&self, business: Option<&str>, now: i64) -> Option<u64> {
         let until = self.until.lock().expect("throttle lock");
-        [Some(APP), business]
-            .into_iter()
-            .flatten()
+        scopes(business)
             .filter_map(|key| until.get(key))
             .map(|at| at - now)
             .filter(|left| *left > 0)
             .max()
             .map(|left| left as u64)
+    }
+
+    /// How work about `business` (or the app alone) should go now.
+    pub fn pace(&self, business: Option<&str>, now: i64) -> Pace {
+        if let Some(wait) = self.wait(business, now) {
+            return Pace::Stop {
+                until: now + wait as i64,
+            };
+        }
+        let usage = self.usage.lock().expect("usage lock");
+        let busiest = scopes(business)
+            .filter_map(|key| usage.get(key))
+            .filter(|r| now - r.at < READING_FRESH_SECS)
+            .max_by_key(|r| r.percent);
+        match busiest {
+            Some(r) if r.percent >= STOP_AT => Pace::Stop {
+                until: r.at + READING_FRESH_SECS,
+            },
+            Some(r) if r.percent >= SLOW_AT => Pace::Slow,
+            _ => Pace::Go,
+        }
+    }
+
+    /// Notes the usage headers of any answer.
+    pub fn observe(&self, app_header: Option<&str>, business_header: Option<&str>, now: i64) {
+        let mut usage = self.usage.lock().expect("usage lock");
+        let app = app_header.and_then(|h| percent(&serde_json::from_str(h).ok()?));
+        if let Some(percent) = app {
+            usage.insert(APP.to_owned(), Reading { percent, at: now });
+        }
+        for (business, busiest, _) in business_header.map(business_usage).unwrap_or_default() {
+            if let Some(percent) = busiest {
+                usage.insert(business, Reading { percent, at: now });
+            }
+        }
     }
 
     /// Records a throttled answer to a call about `business`.
@@ -70,7 +130,13 @@ impl Throttle {
             let at = until.entry(key.to_owned()).or_default();
             *at = (*at).max(now + secs);
         };
-        let named = usage_header.map(throttled_businesses).unwrap_or_default();
+        let named: Vec<(String, i64)> = usage_header
+            .map(business_usage)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, _, secs)| *secs > 0)
+            .map(|(id, _, secs)| (id, secs))
+            .collect();
         let wait = err.retry_after_secs.map_or(DEFAULT_WAIT_SECS, |s| s as i64);
         match err.code {
             Some(80000..=80014) if !named.is_empty() => {
@@ -82,6 +148,11 @@ impl Throttle {
             _ => set(APP, wait),
         }
     }
+}
+
+/// The app, and the business when there is one: a call is held by either.
+fn scopes(business: Option<&str>) -> impl Iterator<Item = &str> {
+    [Some(APP), business].into_iter().flatten()
 }
 
 #[cfg(test)]
@@ -98,6 +169,8 @@ mod tests {
         assert_eq!(throttle.wait(Some("43"), 1000), None);
         assert_eq!(throttle.wait(None, 1000), None);
         assert_eq!(throttle.wait(Some("42"), 1180), None, "access returns");
+        assert_eq!(throttle.pace(Some("42"), 1000), Pace::Stop { until: 1180 });
+        assert_eq!(throttle.pace(Some("43"), 1000), Pace::Go);
     }
 
     #[test]
@@ -106,6 +179,43 @@ mod tests {
         throttle.record(&GraphError::meta(400, 4, None), None, Some("42"), 1000);
         assert_eq!(throttle.wait(Some("43"), 1000), Some(60));
         assert_eq!(throttle.wait(None, 1059), Some(1));
+        assert_eq!(throttle.pace(None, 1000), Pace::Stop { until: 1060 });
+    }
+
+    #[test]
+    fn app_usage_slows_then_stops_the_work_and_a_stale_reading_does_not() {
+        let throttle = Throttle::default();
+        let app = |call_count: u8, cputime: u8| {
+            format!(r#"{{"call_count":{call_count},"total_time":1,"total_cputime":{cputime}}}"#)
+        };
+        throttle.observe(Some(&app(10, 20)), None, 1000);
+        assert_eq!(throttle.pace(None, 1000), Pace::Go);
+        throttle.observe(Some(&app(10, 80)), None, 1000);
+        assert_eq!(
+            throttle.pace(None, 1000),
+            Pace::Slow,
+            "the busiest measure counts"
+        );
+        throttle.observe(Some(&app(92, 80)), None, 1010);
+        assert_eq!(throttle.pace(Some("42"), 1010), Pace::Stop { until: 1310 });
+        assert_eq!(
+            throttle.pace(None, 1310),
+            Pace::Go,
+            "the next call reads afresh"
+        );
+    }
+
+    #[test]
+    fn a_busy_business_slows_only_work_about_it() {
+        let throttle = Throttle::default();
+        let header = r#"{"42":[{"type":"ads_management","call_count":95,"total_time":3,"total_cputime":4,"estimated_time_to_regain_access":0}]}"#;
+        throttle.observe(None, Some(header), 1000);
+        assert_eq!(throttle.pace(Some("42"), 1000), Pace::Stop { until: 1300 });
+        assert_eq!(throttle.pace(Some("43"), 1000), Pace::Go);
+        assert_eq!(throttle.pace(None, 1000), Pace::Go);
+        throttle.observe(None, Some("not json"), 1001);
+        throttle.observe(Some("{}"), None, 1001);
+        assert_eq!(throttle.pace(Some("42"), 1001), Pace::Stop { until: 1300 });
     }
 
     #[test]
