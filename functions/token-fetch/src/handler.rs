@@ -240,6 +240,11 @@ impl App {
                     max_items,
                     time: sweep::time_before(deadline_ms),
                 };
+                tracing::info!(
+                    deadline_ms,
+                    budget_ms = limits.time.as_millis() as u64,
+                    "sweep started"
+                );
                 let report = sweep::sweep(&self.ports, limits).await?;
                 return Ok(serde_json::to_value(report).expect("reports serialize"));
             }

@@ -31,6 +31,8 @@ const PAGE: usize = 50;
 pub const DEFAULT_MAX_ITEMS: usize = 10_000;
 /// A run stops taking new items after this long unless told otherwise.
 const TIME_BUDGET: Duration = Duration::from_secs(60);
+/// 2001-09-09 in epoch ms: an earlier deadline is not a time.
+const NOT_BEFORE_MS: u64 = 1_000_000_000_000;
 /// Left for the items in flight when a run stops taking new ones: a Graph call's retries and
 /// the writes after it.
 const FINISH_MARGIN: Duration = Duration::from_secs(45);
@@ -44,6 +46,10 @@ pub struct Limits {
 
 /// The time a run may take new items in, before the invocation's deadline (epoch ms).
 pub fn time_before(deadline_ms: u64) -> Duration {
+    // Not an epoch time (`cargo lambda watch` passes its timeout here): no deadline known.
+    if deadline_ms < NOT_BEFORE_MS {
+        return TIME_BUDGET;
+    }
     let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
     let left = deadline
         .duration_since(SystemTime::now())

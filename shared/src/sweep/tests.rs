@@ -390,5 +390,14 @@ fn a_run_keeps_a_margin_before_its_deadline() {
     let budget = time_before(now_ms + 300_000);
     assert!(budget <= Duration::from_secs(255) && budget > Duration::from_secs(250));
     assert_eq!(time_before(now_ms + 10_000), Duration::ZERO);
-    assert_eq!(time_before(0), Duration::ZERO);
+    assert_eq!(
+        time_before(now_ms - 1),
+        Duration::ZERO,
+        "the deadline is past"
+    );
+    assert_eq!(
+        time_before(600_000),
+        TIME_BUDGET,
+        "a timeout passed as the deadline"
+    );
 }

@@ -108,3 +108,47 @@ pub async fn refusals_are_not_logged_as_errors(stack: &Stack) {
         wrong.join("\n")
     );
 }
+
+/// The operator's signals leave as CloudWatch EMF lines: each a JSON object whose `_aws`
+/// declares the namespace, the `Deployment` dimension and the metrics it carries.
+pub async fn signals_are_emf_lines_with_their_dimensions(stack: &Stack) {
+    let logs = std::fs::read_to_string(&stack.functions_log).expect("the functions' log");
+    let mut seen = std::collections::BTreeSet::new();
+    for line in logs.lines().filter(|l| l.contains("\"_aws\"")) {
+        let line: serde_json::Value = serde_json::from_str(line).expect("an EMF line is JSON");
+        let declared = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(declared["Namespace"], "MetaLoginTokenService");
+        assert_eq!(line["Deployment"], "meta-login/local");
+        for dimensions in declared["Dimensions"].as_array().expect("dimension sets") {
+            for name in dimensions.as_array().expect("a dimension set") {
+                let name = name.as_str().expect("a dimension name");
+                assert!(line[name].is_string(), "{name} has its value: {line}");
+            }
+        }
+        for metric in declared["Metrics"].as_array().expect("metrics") {
+            let name = metric["Name"].as_str().expect("a metric name");
+            assert!(line[name].is_number(), "{name} has its value: {line}");
+            let result = line["Result"].as_str().or(line["Kind"].as_str());
+            seen.insert(format!(
+                "{name}{}",
+                result.map(|r| format!("/{r}")).unwrap_or_default()
+            ));
+        }
+    }
+    // What the suite's own runs must have produced by now.
+    for expected in [
+        "Onboardings/completed",
+        "TokensServed/bisu",
+        "TokensServed/granular",
+        "Offboardings",
+        "ReconnectsNeeded",
+        "WebhookChanges/applied",
+        "SweepRuns",
+        "OldestDueAgeSeconds",
+    ] {
+        assert!(
+            seen.contains(expected),
+            "no {expected} signal among {seen:?}"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 
 mod core;
 mod datasets;
+mod events;
 mod faults;
 mod hygiene;
 mod malformed;
@@ -63,11 +64,14 @@ pub fn all() -> Vec<(&'static str, Case)> {
         partner::a_page_token_is_stored_then_served_without_graph,
         partner::partner_offboarding_revokes_its_granular_tokens_and_one_dataset_can_go,
         partner::the_partner_system_user_is_provisioned_and_rotated,
+        events::events_of_every_type_come_with_their_change_and_only_they_pass_the_pipe_filter,
+        events::failed_changes_leave_no_events,
         malformed::malformed_requests_get_4xx_and_change_nothing,
         malformed::malformed_invocations_are_refused_and_change_nothing,
         hygiene::every_token_call_carries_a_correct_appsecret_proof,
         hygiene::no_token_or_code_in_any_requested_url,
         hygiene::logs_hold_no_token_code_secret_or_state,
         hygiene::refusals_are_not_logged_as_errors,
+        hygiene::signals_are_emf_lines_with_their_dimensions,
     ]
 }
