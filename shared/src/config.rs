@@ -10,6 +10,8 @@ const DEFAULT_GRAPH_BASE: &str = "https://graph.facebook.com";
 const DEFAULT_GRAPH_VERSION: &str = "v25.0";
 const DEFAULT_DIALOG_BASE: &str = "https://www.facebook.com";
 const DEFAULT_JS_SDK: &str = "https://connect.facebook.net/en_US/sdk.js";
+/// The longest provider name the pages show.
+const MAX_PROVIDER_NAME: usize = 80;
 const DEFAULT_OBO_SCOPES: &str =
     "business_management,ads_management,catalog_management,pages_show_list,pages_read_engagement";
 
@@ -29,6 +31,8 @@ pub struct Config {
     /// Scopes given to a client's system user in On-Behalf-Of (a session may narrow them).
     pub obo_scopes: Vec<String>,
     pub redirect_uri: Option<Url>,
+    /// The provider's name as a client admin reads it on the onboarding pages.
+    pub provider_name: Option<String>,
     pub success_redirect_url: Option<Url>,
     pub public_base_url: Option<Url>,
     pub session_ttl: Duration,
@@ -49,6 +53,7 @@ pub struct Config {
 /// What `oauth-callback` needs on top of [`Config`].
 #[derive(Clone, Debug)]
 pub struct OnboardingConfig {
+    pub provider_name: String,
     pub login_config_id: String,
     /// The user-token configuration with `business_management`, for On-Behalf-Of.
     pub obo_config_id: Option<String>,
@@ -148,6 +153,16 @@ impl Config {
                 .filter(|s| !s.is_empty())
                 .collect(),
             redirect_uri: url("REDIRECT_URI", None)?,
+            provider_name: get("PROVIDER_NAME")
+                .map(|name| {
+                    (name.chars().count() <= MAX_PROVIDER_NAME
+                        && !name.chars().any(char::is_control))
+                    .then_some(name)
+                    .ok_or_else(|| {
+                        invalid("PROVIDER_NAME", "must be at most 80 printable characters")
+                    })
+                })
+                .transpose()?,
             success_redirect_url: url("SUCCESS_REDIRECT_URL", None)?,
             public_base_url: url("PUBLIC_BASE_URL", None)?,
             session_ttl: Duration::from_secs(15 * 60),
@@ -186,6 +201,10 @@ impl Config {
     /// The settings onboarding cannot run without.
     pub fn onboarding(&self) -> Result<OnboardingConfig, Error> {
         Ok(OnboardingConfig {
+            provider_name: self
+                .provider_name
+                .clone()
+                .ok_or_else(|| missing("PROVIDER_NAME"))?,
             login_config_id: self
                 .login_config_id
                 .clone()
@@ -286,6 +305,7 @@ mod tests {
             ("PARTNER_TOKEN_ROTATE_DAYS", "90"),
             ("REDIRECT_URI", "not a url"),
             ("SECRET_PREFIX", "has space"),
+            ("PROVIDER_NAME", "Line\nbreak"),
         ] {
             let mut pairs = BASE.to_vec();
             pairs.retain(|(k, _)| *k != name);
@@ -306,7 +326,11 @@ mod tests {
         pairs.push(("LOGIN_CONFIG_ID", "555"));
         pairs.push(("REDIRECT_URI", "https://example.com/oauth/callback"));
         let config = Config::from_lookup(env(&pairs)).unwrap();
+        assert!(config.onboarding().is_err(), "the pages cannot name nobody");
+        pairs.push(("PROVIDER_NAME", " Acme Ads "));
+        let config = Config::from_lookup(env(&pairs)).unwrap();
         assert_eq!(config.onboarding().unwrap().login_config_id, "555");
+        assert_eq!(config.onboarding().unwrap().provider_name, "Acme Ads");
         pairs.push(("GRAPH_API_BASE_URL", "http://127.0.0.1:9100"));
         assert!(
             Config::from_lookup(env(&pairs)).is_ok(),

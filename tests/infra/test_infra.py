@@ -162,10 +162,11 @@ class PartnerSecret(unittest.TestCase):
             self.assertEqual(functions_that_can(self.template, f"secretsmanager:{action}", PARTNER_SECRET_ARN), set(), action)
 
     def test_client_secret_wildcards_reach_client_secrets_only(self):
-        # The readers of client secrets are who they should be (so the matching works) ...
+        # The readers of client secrets are who they should be (so the matching works; oauth-callback
+        # lists a new client's datasets with its token) ...
         self.assertEqual(
             functions_that_can(self.template, "secretsmanager:GetSecretValue", CLIENT_SECRET_ARN),
-            {"dataset-lookup", "token-fetch", "offboarding"},
+            {"oauth-callback", "dataset-lookup", "token-fetch", "offboarding"},
         )
         # ... and no wildcard of theirs reaches the partner's secrets, nor the app secret.
         for name in ("partner/system-user-AbCdEf", "partner/pages/42-AbCdEf", "app-AbCdEf", "clients-AbCdEf"):

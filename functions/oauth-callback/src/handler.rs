@@ -6,13 +6,15 @@ use serde::{Deserialize, Serialize};
 use shared::clock::rfc3339;
 use shared::config::{Config, OnboardingConfig};
 use shared::lambda::http::{
-    Query, cookie, error_json, json, json_body, query, redirect, respond, set_cookie,
+    Query, cookie, error_json, error_json_with, json, json_body, query, redirect, respond,
+    set_cookie,
 };
 use shared::model::{
     Asset, ClientBusinessId, Mode, OnboardingResult, PartnerRef, SessionState, parse_auth_code,
 };
-use shared::onboarding::{self, BROWSER_COOKIE, CodeSource, Completed, OboRequest};
-use shared::{Error, Ports, Result};
+use shared::onboarding::{self, BROWSER_COOKIE, CodeSource, OboRequest};
+use shared::tokens::Recovery;
+use shared::{Error, Ports, Result, datasets};
 
 use crate::pages;
 
@@ -111,13 +113,35 @@ impl App {
             "/onboarding" | "/onboarding/start" | "/oauth/callback" => Audience::Browser,
             _ => Audience::Program,
         };
+        let provider = self.onboarding.provider_name.as_str();
         Ok(
             respond(&req, self.route(&route, &req), |err| match audience {
-                Audience::Browser => pages::error(err),
+                Audience::Browser => pages::error(err, provider, self.retry_url(&req).as_ref()),
+                // The onboarding page's own call: its script shows the words to the person.
+                Audience::Program if route == "/oauth/code" => {
+                    let failure = pages::failure(err, provider);
+                    let mut more = serde_json::Map::new();
+                    more.insert("for_people".into(), failure.text.into());
+                    more.insert("retry".into(), failure.retry.into());
+                    error_json_with(err, more)
+                }
                 Audience::Program => error_json(err),
             })
             .await,
         )
+    }
+
+    /// The session's page, for Try again: from the `session` or `state` parameter, when it
+    /// is one.
+    fn retry_url(&self, req: &Request) -> Option<url::Url> {
+        let query = query(req).ok()?;
+        let raw = query
+            .single("session", SessionState::LEN)
+            .ok()
+            .flatten()
+            .or_else(|| query.single("state", SessionState::LEN).ok().flatten())?;
+        let state = SessionState::parse(raw).ok()?;
+        Some(onboarding::page_url(&self.onboarding, &state, false))
     }
 
     async fn route(&self, route: &str, req: &Request) -> Result<Response<Body>> {
@@ -145,10 +169,7 @@ impl App {
         let partner_ref = body.partner_ref.clone();
         let new = onboarding::create_session(&self.ports, partner_ref, mode, body.obo()?).await?;
         let login_url = onboarding::start_url(&self.onboarding, &new.state);
-        let mut onboarding_url = login_url.join("../onboarding").expect("a relative path");
-        onboarding_url
-            .query_pairs_mut()
-            .append_pair("session", new.state.expose());
+        let onboarding_url = onboarding::page_url(&self.onboarding, &new.state, false);
         Ok(json(
             201,
             &NewSessionResponse {
@@ -187,17 +208,45 @@ impl App {
         response
     }
 
+    /// The session's page: Connect while it is pending, the result once it completed (or the
+    /// provider's `SUCCESS_REDIRECT_URL` right after connecting).
     async fn onboarding_page(&self, req: &Request) -> Result<Response<Body>> {
+        let just_connected = query(req)?.single("connected", 1)? == Some("1");
         let (state, bound) = self.bound(req).await?;
+        let provider = self.onboarding.provider_name.as_str();
         let page = match &bound.session.result {
-            Some(result) => pages::connected(result),
-            None => {
-                let login_url = onboarding::start_url(&self.onboarding, &state);
-                let config_id = self.onboarding.config_id(bound.session.mode)?;
-                pages::onboarding(&self.config, config_id, &state, &login_url)
-            }
+            Some(result) => match &self.config.success_redirect_url {
+                Some(target) if just_connected => redirect(success_url(target, result).as_str()),
+                _ => {
+                    let datasets = self.datasets(&result.client_business_id).await;
+                    pages::connected(result, datasets.as_deref(), provider, !just_connected)
+                }
+            },
+            None => pages::connect(&pages::ConnectPage {
+                config: &self.config,
+                provider,
+                config_id: self.onboarding.config_id(bound.session.mode)?,
+                state: &state,
+                session: &bound.session,
+                seconds_left: bound.session.expires_at - self.ports.clock.now(),
+                login_url: &onboarding::start_url(&self.onboarding, &state),
+                connected_url: &onboarding::page_url(&self.onboarding, &state, true),
+                obo_scopes: &self.config.obo_scopes,
+            }),
         };
         Ok(self.with_cookie(page, bound.new_cookie))
+    }
+
+    /// The new client's datasets, read as dataset-lookup reads them; `None` when they cannot
+    /// be listed now (the page says so, and the connection stands).
+    async fn datasets(&self, id: &ClientBusinessId) -> Option<Vec<shared::model::Dataset>> {
+        match datasets::lookup(&self.ports, id, false, Recovery::NotHere).await {
+            Ok(view) => Some(view.datasets),
+            Err(err) => {
+                tracing::info!(error = %err, error_type = err.error_type(), "datasets not listed on the result page");
+                None
+            }
+        }
     }
 
     /// `login_url`: binds this browser, then goes to Meta's dialog.
@@ -216,7 +265,7 @@ impl App {
             ));
         }
         let (state, code) = state_and_code(&query)?;
-        let done = onboarding::complete(
+        onboarding::complete(
             &self.ports,
             &state,
             cookie(req, BROWSER_COOKIE),
@@ -224,10 +273,11 @@ impl App {
             CodeSource::LoginDialog,
         )
         .await?;
-        Ok(match &self.config.success_redirect_url {
-            Some(target) => redirect(success_url(target, &done).as_str()),
-            None => pages::connected(&done.result),
-        })
+        // The result page, at an address without the code; it goes on to
+        // SUCCESS_REDIRECT_URL when there is one, as after the SDK's login.
+        Ok(redirect(
+            onboarding::page_url(&self.onboarding, &state, true).as_str(),
+        ))
     }
 
     async fn code_from_sdk(&self, req: &Request) -> Result<Response<Body>> {
@@ -258,14 +308,11 @@ fn state_and_code(query: &Query) -> Result<(SessionState, secrecy::SecretString)
     Ok((state, code))
 }
 
-fn success_url(target: &url::Url, done: &Completed) -> url::Url {
+fn success_url(target: &url::Url, result: &OnboardingResult) -> url::Url {
     let mut url = target.clone();
     url.query_pairs_mut()
-        .append_pair(
-            "client_business_id",
-            done.result.client_business_id.as_str(),
-        )
-        .append_pair("partner_ref", done.result.partner_ref.as_str())
+        .append_pair("client_business_id", result.client_business_id.as_str())
+        .append_pair("partner_ref", result.partner_ref.as_str())
         .append_pair("status", "connected");
     url
 }
@@ -277,19 +324,16 @@ mod tests {
 
     #[test]
     fn success_redirect_keeps_the_target_query_and_adds_the_result() {
-        let done = Completed {
-            result: OnboardingResult {
-                client_business_id: ClientBusinessId::parse("123").unwrap(),
-                system_user_id: SystemUserId::parse("456").unwrap(),
-                partner_ref: PartnerRef::parse("acct:7").unwrap(),
-                scopes: vec!["ads_management".into()],
-                status: ClientStatus::Active,
-            },
-            replayed: false,
+        let result = OnboardingResult {
+            client_business_id: ClientBusinessId::parse("123").unwrap(),
+            system_user_id: SystemUserId::parse("456").unwrap(),
+            partner_ref: PartnerRef::parse("acct:7").unwrap(),
+            scopes: vec!["ads_management".into()],
+            status: ClientStatus::Active,
         };
         let target = url::Url::parse("https://app.example/connected?tab=meta").unwrap();
         assert_eq!(
-            success_url(&target, &done).as_str(),
+            success_url(&target, &result).as_str(),
             "https://app.example/connected?tab=meta&client_business_id=123&partner_ref=acct%3A7&status=connected"
         );
     }

@@ -8,7 +8,7 @@ mod session;
 
 pub use browser::{BROWSER_COOKIE, BoundSession, bind_browser, browser_hash};
 pub use complete::{CodeSource, Completed, complete};
-pub use session::{NewSession, OboRequest, create_session, dialog_url, start_url};
+pub use session::{NewSession, OboRequest, create_session, dialog_url, page_url, start_url};
 
 use crate::error::Error;
 

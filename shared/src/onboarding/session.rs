@@ -101,6 +101,19 @@ pub fn start_url(onboarding: &OnboardingConfig, state: &SessionState) -> Url {
     url
 }
 
+/// The session's onboarding page; `connected`: shown right after the business connected.
+pub fn page_url(onboarding: &OnboardingConfig, state: &SessionState, connected: bool) -> Url {
+    let mut url = onboarding
+        .redirect_uri
+        .join("../onboarding")
+        .expect("a relative path joins");
+    url.query_pairs_mut().append_pair("session", state.expose());
+    if connected {
+        url.query_pairs_mut().append_pair("connected", "1");
+    }
+    url
+}
+
 /// Meta's manual Login for Business dialog for this session, with its mode's configuration.
 pub fn dialog_url(
     config: &Config,

@@ -333,6 +333,21 @@ impl Stack {
         self.answer(self.http.get(target.clone())).await
     }
 
+    /// Follows `target` and the redirects after it, as a browser would: the last answer, and
+    /// each address redirected to.
+    pub async fn follow_redirects(&self, target: &url::Url) -> (Answer, Vec<url::Url>) {
+        let mut hops = Vec::new();
+        let mut answer = self.follow(target).await;
+        while (300..400).contains(&answer.status) {
+            assert!(hops.len() < 5, "a redirect loop: {hops:?}");
+            let from = hops.last().unwrap_or(target);
+            let next = from.join(&answer.location()).expect("a redirect target");
+            answer = self.follow(&next).await;
+            hops.push(next);
+        }
+        (answer, hops)
+    }
+
     async fn emulator(&self, path: &str, body: &Value) -> Answer {
         self.answer(
             self.http

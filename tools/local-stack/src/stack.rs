@@ -15,6 +15,8 @@ use crate::proxy::Proxy;
 pub const APP_ID: &str = "1000000000000001";
 pub const APP_SECRET: &str = "demo-app-secret-not-a-real-secret";
 pub const LOGIN_CONFIG_ID: &str = "2000000000000001";
+/// The demo provider's name, as its onboarding pages show it.
+pub const PROVIDER_NAME: &str = "Demo Partner Platform";
 /// The emulator's user-token configuration with `business_management`, for On-Behalf-Of.
 pub const OBO_CONFIG_ID: &str = "2000000000000003";
 pub const WEBHOOK_VERIFY_TOKEN: &str = "demo-webhook-verify-token";
@@ -347,6 +349,7 @@ fn write_env_file(
         ("META_APP_ID", APP_ID.to_owned()),
         ("APP_SECRET_ID", APP_SECRET_ID.to_owned()),
         ("LOGIN_CONFIG_ID", LOGIN_CONFIG_ID.to_owned()),
+        ("PROVIDER_NAME", PROVIDER_NAME.to_owned()),
         ("OBO_CONFIG_ID", OBO_CONFIG_ID.to_owned()),
         ("REDIRECT_URI", format!("{invoke_url}/oauth/callback")),
         ("TABLE_NAME", TABLE.to_owned()),
@@ -367,7 +370,9 @@ fn write_env_file(
     ];
     let mut file = File::create(path).map_err(|e| format!("env file: {e}"))?;
     for (key, value) in settings {
-        writeln!(file, "{key}={value}").map_err(|e| format!("env file: {e}"))?;
+        // Quoted, as the dotenv format wants a value with spaces (the provider's name).
+        debug_assert!(!value.contains(['"', '\\', '\n']));
+        writeln!(file, "{key}=\"{value}\"").map_err(|e| format!("env file: {e}"))?;
     }
     Ok(())
 }

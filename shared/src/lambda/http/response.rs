@@ -24,10 +24,17 @@ pub fn json(status: u16, value: &impl Serialize) -> Response<Body> {
 
 /// `{"error": {"type", "message"}}` with the error's status and `Retry-After` when known.
 pub fn error_json(err: &Error) -> Response<Body> {
-    let mut response = json(
-        err.http_status(),
-        &serde_json::json!({"error": {"type": err.error_type(), "message": err.to_string()}}),
-    );
+    error_json_with(err, serde_json::Map::new())
+}
+
+/// [`error_json`] with more members in `error` (what a page's script shows a person).
+pub fn error_json_with(
+    err: &Error,
+    mut more: serde_json::Map<String, serde_json::Value>,
+) -> Response<Body> {
+    more.insert("type".into(), err.error_type().into());
+    more.insert("message".into(), err.to_string().into());
+    let mut response = json(err.http_status(), &serde_json::json!({ "error": more }));
     add_retry_after(&mut response, err);
     response
 }

@@ -53,7 +53,11 @@ pub async fn redirect_uri_mismatch_is_refused(stack: &Stack) {
         ))
         .await;
     assert_eq!(page.status, 400, "{}", page.body);
-    assert!(page.body.contains("different redirect URI"));
+    assert!(
+        page.body.contains("answer could not be used"),
+        "{}",
+        page.body
+    );
     assert_eq!(stack.counts().await, before);
 }
 

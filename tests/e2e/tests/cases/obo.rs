@@ -48,9 +48,9 @@ pub async fn a_full_obo_onboarding_with_two_pages_and_a_catalog(stack: &Stack) {
         system_user_id: String::new(),
     };
     let back = stack.consent(&session, &admin_of, true).await;
-    let answer = stack.follow(&back).await;
+    let (answer, _) = stack.follow_redirects(&back).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
-    assert!(answer.body.contains("is connected"), "{}", answer.body);
+    assert!(answer.body.contains("is now connected"), "{}", answer.body);
 
     let client = stack.item(&format!("CLIENT#{id}"), "CLIENT").await.unwrap();
     assert_eq!(client["mode"], "obo");

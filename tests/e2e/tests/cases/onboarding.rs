@@ -84,10 +84,16 @@ pub async fn dialog_flow_stores_client_and_secret(stack: &Stack) {
 
     let back = stack.consent(&session, &business, true).await;
     assert_eq!(back.path(), "/oauth/callback");
-    let page = stack.follow(&back).await;
+    let (page, hops) = stack.follow_redirects(&back).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains(&business.id), "{}", page.body);
+    assert!(page.body.contains("is now connected"), "{}", page.body);
     assert_eq!(page.headers["cache-control"], "no-store");
+    // The result page's address carries no code: one redirect, to the session's own page.
+    assert_eq!(hops.len(), 1, "{hops:?}");
+    assert_eq!(hops[0].path(), "/onboarding");
+    let keys: BTreeSet<String> = hops[0].query_pairs().map(|(k, _)| k.into_owned()).collect();
+    assert_eq!(keys, ["connected".to_owned(), "session".to_owned()].into());
 
     let secret = bisu_secret(stack, &business).await;
     assert_eq!(secret["client_business_id"], business.id.as_str());
@@ -131,7 +137,9 @@ pub async fn dialog_flow_stores_client_and_secret(stack: &Stack) {
         format!("{SECRET_PREFIX}/clients/{}/bisu", business.id)
     );
     assert!(!client["secret"]["version"].as_str().unwrap().is_empty());
-    assert_eq!(client["version"], 1);
+    // Written at onboarding, then once more when the result page listed the datasets.
+    assert_eq!(client["version"], 2);
+    assert!(client["datasets_fetched_at"].as_i64().is_some(), "{client}");
     assert!(client["onboarded_at"].as_i64().unwrap() > 1_700_000_000);
     assert!(
         !client.to_string().contains(&token),
@@ -183,7 +191,7 @@ pub async fn js_sdk_flow_stores_client_without_redirect_uri(stack: &Stack) {
         .await
         .unwrap();
     assert_eq!(sdk.headers()["access-control-allow-origin"], "*");
-    assert!(page.body.contains("crossorigin=\"anonymous\""));
+    assert!(page.body.contains("sdk.crossOrigin = 'anonymous'"));
 
     let (_, answer) = onboard_with_sdk(stack, &business, "acct-sdk").await;
     assert_eq!(answer["client_business_id"], business.id.as_str());
@@ -229,10 +237,10 @@ pub async fn replayed_state_answers_the_same_without_second_exchange(stack: &Sta
     let exchanges = stack.graph_calls("/oauth/access_token").await;
     let first = stack.follow(&back).await;
     let second = stack.follow(&back).await;
-    assert_eq!(first.status, 200);
+    assert_eq!(first.status, 302, "{}", first.body);
     assert_eq!(
-        (second.status, &second.body),
-        (200, &first.body),
+        (second.status, second.location()),
+        (302, first.location()),
         "a replay answers the same"
     );
     assert_eq!(
@@ -263,11 +271,11 @@ pub async fn denied_consent_stores_nothing(stack: &Stack) {
     assert_eq!(query["error"], "access_denied");
     let page = stack.follow(&back).await;
     assert_eq!(page.status, 403, "{}", page.body);
-    assert!(
-        page.body.contains("did not grant access (user_denied)"),
-        "{}",
-        page.body
-    );
+    assert!(page.body.contains("Nothing was shared"), "{}", page.body);
+    assert!(!page.body.contains("user_denied"), "{}", page.body);
+    // Try again leads back to the session's page.
+    let again = format!("/onboarding?session={}", session.state);
+    assert!(page.body.contains(&again), "{}", page.body);
     assert_eq!(stack.counts().await, before);
     assert!(
         stack
@@ -277,7 +285,7 @@ pub async fn denied_consent_stores_nothing(stack: &Stack) {
     );
     // The session is still usable: the person can change their mind.
     let back = stack.consent(&session, &business, true).await;
-    assert_eq!(stack.follow(&back).await.status, 200);
+    assert_eq!(stack.follow_redirects(&back).await.0.status, 200);
 }
 
 pub async fn unknown_and_expired_states_are_refused(stack: &Stack) {
@@ -294,9 +302,13 @@ pub async fn unknown_and_expired_states_are_refused(stack: &Stack) {
         .await;
     assert_eq!(page.status, 404);
     assert!(
-        page.body.contains("unknown onboarding session"),
+        page.body.contains("This link does not work"),
         "{}",
         page.body
+    );
+    assert!(
+        !page.body.contains("id=\"retry\""),
+        "no Try again for a link that cannot work"
     );
     assert_eq!(
         stack
