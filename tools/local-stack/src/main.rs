@@ -74,7 +74,7 @@ async fn main() {
     };
     let url = &stack.invoke_url;
     println!();
-    println!("Ready. Open a page and click Connect (or follow the link to the consent page):");
+    println!("Ready. Open a page, click Connect and Allow in the emulator's pop-up:");
     println!();
     println!(
         "    Login for Business:  {url}/onboarding?session={}",
@@ -85,21 +85,34 @@ async fn main() {
         obo.state
     );
     println!();
+    println!("Or go through the manual login dialog instead of the pop-up:");
+    println!();
+    println!("    Login for Business:  {}", session.login_url);
+    println!("    On-Behalf-Of:        {}", obo.login_url);
+    println!();
+    println!("A session works in the first browser that opens it, for 15 minutes. New ones:");
     println!(
-        "New session:      curl -s -X POST {url}/onboarding/sessions -H 'content-type: application/json' -d '{{\"partner_ref\":\"demo\"}}'"
+        "    curl -s -X POST {url}/onboarding/sessions -H 'content-type: application/json' -d '{{\"partner_ref\":\"demo\"}}'"
     );
+    println!();
     let demo = "3000000000000001";
+    println!("Once Demo Coffee Roasters ({demo}) is connected:");
+    println!("    Datasets:  curl -s {url}/clients/{demo}/datasets");
     println!(
-        "Datasets:         curl -s {url}/clients/{demo}/datasets   (once Demo Coffee Roasters is connected)"
+        "    Token:     curl -s {url}/2015-03-31/functions/token-fetch/invocations -d '{{\"client_business_id\":\"{demo}\"}}'"
     );
     println!(
-        "Token:            curl -s {url}/2015-03-31/functions/token-fetch/invocations -d '{{\"client_business_id\":\"{demo}\"}}'"
+        "A refused invocation (an errorType such as ClientNotFound) answers HTTP 500 with the error as its body:"
     );
     println!(
-        "Graph emulator:   {}  (request log: /_emulator/requests)",
+        "that is how cargo lambda watch, like Lambda's Invoke API, reports a function error; it is not a crash."
+    );
+    println!();
+    println!(
+        "Graph emulator:  {}  (request log: /_emulator/requests)",
         stack.emulator_url
     );
-    println!("Function logs:    {}", stack.functions_log.display());
+    println!("Function logs:   {}", stack.functions_log.display());
     println!("Stop with Ctrl-C.");
     stop.await;
     println!("Stopping ...");

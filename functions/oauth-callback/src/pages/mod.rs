@@ -187,3 +187,112 @@ pub fn error(err: &Error, provider: &str, retry: Option<&Url>) -> Response<Body>
     shared::lambda::http::add_retry_after(&mut response, err);
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::model::{Asset, ClientBusinessId, PartnerRef, SessionStatus};
+
+    fn config() -> Config {
+        let env = [
+            ("META_APP_ID", "1234567890"),
+            ("APP_SECRET_ID", "meta-login/dev/app"),
+            ("TABLE_NAME", "meta-login"),
+            ("SECRET_PREFIX", "meta-login/dev"),
+        ];
+        Config::from_lookup(|name| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap()
+    }
+
+    fn session(mode: Mode, assets: Vec<Asset>) -> Session {
+        Session {
+            partner_ref: PartnerRef::parse("acct-1").unwrap(),
+            mode,
+            status: SessionStatus::Pending,
+            created_at: 0,
+            expires_at: 900,
+            claimed_until: None,
+            browser: None,
+            result: None,
+            client_business_id: (mode == Mode::Obo).then(|| ClientBusinessId::parse("77").unwrap()),
+            assets,
+            scopes: vec![],
+        }
+    }
+
+    fn text(response: &Response<Body>) -> String {
+        match response.body() {
+            Body::Text(text) => text.clone(),
+            _ => panic!("a text body"),
+        }
+    }
+
+    fn render(session: &Session, provider: &str) -> String {
+        let config = config();
+        let state = SessionState::generate();
+        let url = Url::parse("https://svc.example/onboarding?session=x").unwrap();
+        text(&connect(&ConnectPage {
+            config: &config,
+            provider,
+            config_id: "555",
+            state: &state,
+            session,
+            seconds_left: 600,
+            login_url: &url,
+            connected_url: &url,
+            obo_scopes: &["ads_management".to_owned(), "catalog_management".to_owned()],
+        }))
+    }
+
+    #[test]
+    fn the_page_names_the_provider_and_the_access_in_words() {
+        let html = render(&session(Mode::Bisu, vec![]), "Acme <Ads>");
+        assert!(html.contains("Connect your business to Acme &lt;Ads&gt;"));
+        assert!(html.contains("Manage your ad accounts"));
+        assert!(html.contains("This link works for 10 more minutes."));
+        assert!(
+            html.contains("id=\"dialog\""),
+            "the manual dialog is always offered"
+        );
+        assert!(!html.contains("id=\"assets\""));
+        assert!(!html.contains("<Ads>"), "the name is escaped everywhere");
+    }
+
+    #[test]
+    fn an_obo_page_lists_the_assets_and_scopes() {
+        let assets = vec![
+            Asset::new("61", "page", None).unwrap(),
+            Asset::new("91", "catalog", Some(vec!["ADVERTISE".into()])).unwrap(),
+        ];
+        let html = render(&session(Mode::Obo, assets), "Acme");
+        assert!(html.contains("These assets of business 77 will be shared with Acme"));
+        assert!(html.contains("<li>Page 61: manage it</li>"));
+        assert!(html.contains("<li>Catalog 91: run ads</li>"));
+        assert!(
+            html.contains("Manage your product catalogs"),
+            "OBO_SCOPES in words"
+        );
+    }
+
+    #[test]
+    fn the_script_settings_cannot_end_the_script_element() {
+        let settings = json!({"x": "</script><script>alert(1)</script>"});
+        assert!(!script_json(&settings).contains("</script>"));
+    }
+
+    #[test]
+    fn a_failure_offers_try_again_only_when_it_can_help() {
+        let url = Url::parse("https://svc.example/onboarding?session=x").unwrap();
+        let cancelled = Error::ConsentDenied {
+            reason: "user_denied".into(),
+        };
+        let html = text(&error(&cancelled, "Acme", Some(&url)));
+        assert!(html.contains("Nothing was shared") && html.contains("id=\"retry\""));
+        let html = text(&error(&Error::SessionExpired, "Acme", Some(&url)));
+        assert!(html.contains("Ask Acme for a new link") && !html.contains("id=\"retry\""));
+    }
+}
