@@ -4,24 +4,48 @@
 SHELL := /bin/bash
 VENV := .venv
 PYTHON ?= python3
-PY_TOOLS := cargo-lambda==1.9.2 'moto[server]==5.2.5' aws-sam-cli==1.170.0 cfn-lint==1.58.0 ziglang==0.17.0
-STAMP := $(VENV)/.installed-$(shell echo '$(PY_TOOLS)' | sha1sum | cut -c1-12)
+# What `make dev` needs: cargo-lambda (the local Lambda runtime) and moto_server (local AWS).
+DEV_TOOLS := cargo-lambda==1.9.2 'moto[server]==5.2.5'
+# What the tests need on top: SAM's validation and build, cfn-lint, zig for the arm64 build.
+TEST_TOOLS := aws-sam-cli==1.170.0 cfn-lint==1.58.0 ziglang==0.17.0
+DEV_STAMP := $(VENV)/.dev-$(shell echo '$(DEV_TOOLS)' | sha1sum | cut -c1-12)
+TEST_STAMP := $(VENV)/.test-$(shell echo '$(TEST_TOOLS)' | sha1sum | cut -c1-12)
 # cargo lambda watch builds into its own target folder, so it never waits on cargo test's lock.
 STACK_TARGET := target/stack
+BROWSER_DIR := tests/e2e/browser
 
-.PHONY: dev test venv build-stack lint unit e2e infra sam-build bench fuzz clean
+.PHONY: dev dev-notice test venv venv-dev browser-deps build-stack lint unit e2e infra sam-build bench scale fuzz clean
 
-venv: $(STAMP)
+venv-dev: $(DEV_STAMP)
+venv: $(DEV_STAMP) $(TEST_STAMP)
 
-$(STAMP):
+$(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null || { echo "python3 is required (apt-get install python3 python3-venv)"; exit 1; }
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update && apt-get install -y python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet $(PY_TOOLS)
+
+$(DEV_STAMP): | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet $(DEV_TOOLS)
+	@touch $@
+
+$(TEST_STAMP): | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet $(TEST_TOOLS)
+	@touch $@
+
+# The browser tests' tools: Debian's headless Chromium and ChromeDriver, and axe-core from npm.
+browser-deps: $(BROWSER_DIR)/node_modules/.installed
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
+
+$(BROWSER_DIR)/node_modules/.installed: $(BROWSER_DIR)/package-lock.json
+	npm ci --prefix $(BROWSER_DIR) --no-audit --no-fund
 	@touch $@
 
 FUNCTIONS := oauth-callback dataset-lookup token-fetch offboarding
+
+dev-notice:
+	@echo "Building the four functions, the Graph emulator and the launcher: the first build takes about 5 minutes on 2 cores, later ones seconds."
 
 # The functions as cargo lambda watch will run them (one at a time, as `cargo run --bin`
 # resolves features per binary), plus the emulator and the local-stack launcher (tools/local-stack).
@@ -29,7 +53,7 @@ build-stack:
 	for f in $(FUNCTIONS); do CARGO_TARGET_DIR=$(STACK_TARGET) cargo build --bin $$f || exit 1; done
 	cargo build -p graph-emulator -p local-stack --bins
 
-dev: venv build-stack
+dev: venv-dev dev-notice build-stack
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" target/debug/local-stack
 
 lint:
@@ -39,7 +63,7 @@ lint:
 unit:
 	cargo test --workspace --exclude e2e
 
-e2e: venv build-stack
+e2e: venv-dev build-stack browser-deps
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo test -p e2e --test e2e
 
 # The template, offline: SAM's validation with its linter, cfn-lint (any warning fails), and
@@ -59,9 +83,18 @@ sam-build: venv
 test: venv lint unit e2e infra sam-build
 
 # Benchmarks: token-fetch's warm and cold paths against the local stack (not part of `make test`).
-bench: venv build-stack
+bench: venv-dev build-stack
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" GRAPH_EMULATOR="$(CURDIR)/target/debug/graph-emulator" \
 		cargo bench -p e2e --bench token_fetch
+
+# The scale test of the sweep (issue 11, not part of `make test`): 10,000 clients in moto_server
+# (started through tests/e2e/scale/moto_fast.py) and the emulator, the real sweep on a simulated
+# clock for two health-check intervals and a day's backlog; fails on any check, and writes its
+# figures to bench/scale.md and bench/scale-runs.csv. SCALE_CLIENTS, SCALE_INTERVAL_SECS,
+# SCALE_INTERVALS and SCALE_OUTAGE=0 make it smaller.
+scale: venv-dev
+	cargo build -p graph-emulator
+	GRAPH_EMULATOR="$(CURDIR)/target/debug/graph-emulator" cargo bench -p e2e --bench scale
 
 # Hardening: a short run of each fuzz target (not part of `make test`).
 fuzz:

@@ -42,7 +42,7 @@ pub fn page(status: u16, title: &str, body: &str, scripts: Scripts<'_>) -> Respo
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>{STYLE}</style></head>\
+         <title>{title}</title><link rel=\"icon\" href=\"data:,\"><style>{STYLE}</style></head>\
          <body><main><h1>{title}</h1>{body}</main></body></html>",
         title = escape(title)
     );

@@ -226,7 +226,8 @@ impl Run<'_> {
         if self.taken.fetch_add(1, Ordering::SeqCst) >= self.max_items {
             return self.stop(Stop::MaxItems);
         }
-        match ports.store.claim(&entry, now + LEASE_SECS).await {
+        let lease = now + LEASE_SECS;
+        match ports.store.claim(&entry, lease).await {
             Ok(true) => {}
             Ok(false) => {
                 self.taken.fetch_sub(1, Ordering::SeqCst);
@@ -239,7 +240,20 @@ impl Run<'_> {
         } else {
             None
         };
-        Taken::Worked(work(ports, entry).await)
+        let key = entry.key.clone();
+        match work(ports, entry).await {
+            // Meta throttled this item's scope: not a failure; it waits until access returns.
+            Err(Error::Throttled { retry_after_secs }) => {
+                let now = ports.clock.now();
+                let until = now + retry_after_secs.map_or(LEASE_SECS, |s| s as i64);
+                let leased = DueEntry { key, due_at: lease };
+                match ports.store.claim(&leased, until.max(lease)).await {
+                    Ok(_) => Taken::Deferred,
+                    Err(err) => Taken::Worked(Err(err)),
+                }
+            }
+            other => Taken::Worked(other),
+        }
     }
 }
 

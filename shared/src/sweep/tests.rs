@@ -381,6 +381,26 @@ async fn a_throttled_business_is_put_back_until_access_returns_and_others_go_on(
     assert_eq!(checked(&fakes, &ids[1..2]), ids[1..2]);
 }
 
+#[tokio::test]
+async fn a_check_meta_throttles_waits_until_access_returns_and_is_no_failure() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let ids = due_in_order(&fakes, &ports, 2).await;
+    let mut throttled = crate::model::GraphError::meta(400, 80004, None);
+    throttled.retry_after_secs = Some(1200);
+    fakes.graph.fail(Call::DebugToken, throttled);
+    let report = sweep(&ports, 100).await.unwrap();
+    assert_eq!((report.healthy, report.deferred, report.failed), (1, 1, 0));
+    let now = fakes.clock.now();
+    let waiting: Vec<i64> = fakes.store.read(|s| {
+        ids.iter()
+            .map(|id| s.due[&DueKey::Client(id.clone())])
+            .filter(|at| *at < now + ports.settings.health_check_interval_secs)
+            .collect()
+    });
+    assert_eq!(waiting, [now + 1200], "back when Meta said access returns");
+}
+
 #[test]
 fn a_run_keeps_a_margin_before_its_deadline() {
     let now_ms = SystemTime::now()

@@ -1,5 +1,6 @@
 //! The helpers the end-to-end tests drive the local stack (`tools/local-stack`) with.
 
+pub mod browser;
 pub mod client;
 pub mod stack;
 

@@ -170,7 +170,10 @@ async fn answer(
     };
     let response = match fault.and_then(|f| crate::faults::response(&f, &call.path)) {
         Some(injected) => injected,
-        None => route(&mut world, &call, &caller),
+        None => match crate::scale::refusal(&mut world, &call, &caller) {
+            Some(throttled) => throttled,
+            None => route(&mut world, &call, &caller),
+        },
     };
     let seq = world.log.len() as u64 + 1;
     world.log.push(crate::world::LogEntry {

@@ -12,12 +12,15 @@ mod pages;
 mod readouts;
 mod revoke;
 mod routes;
+mod scale;
 mod signals;
 mod system_users;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_partner;
+#[cfg(test)]
+mod tests_scale;
 mod usage;
 mod webhooks;
 mod world;

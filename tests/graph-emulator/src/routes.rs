@@ -3,13 +3,14 @@
 use axum::Router;
 use axum::routing::{delete, get, post};
 
-use crate::{Shared, control, dialog, graph, readouts, signals};
+use crate::{Shared, control, dialog, graph, readouts, scale, signals};
 
 pub fn router(shared: Shared) -> Router {
     Router::new()
         .route("/{version}/dialog/oauth", get(dialog::consent_page))
         .route("/_emulator/dialog/decide", post(dialog::decide))
         .route("/sdk.js", get(dialog::sdk_js))
+        .route(dialog::SDK_DONE_PATH, get(dialog::sdk_done))
         .route(
             "/_emulator/sdk/login",
             post(dialog::sdk_login).options(dialog::sdk_login_preflight),
@@ -60,6 +61,13 @@ pub fn router(shared: Shared) -> Router {
         .route(
             "/_emulator/assets/{asset}/unassign",
             post(readouts::unassign),
+        )
+        .route("/_emulator/logins", post(scale::logins))
+        .route(
+            "/_emulator/throttles",
+            post(scale::throttle)
+                .get(scale::throttles)
+                .delete(scale::lift),
         )
         .fallback(graph::dispatch)
         .with_state(shared)

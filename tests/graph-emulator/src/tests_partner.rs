@@ -791,7 +791,7 @@ async fn the_consent_page_and_the_sdk_log_an_admin_in_for_on_behalf_of() {
         COFFEE_ADMIN
     );
     let script = answer(reqwest::Client::new().get(format!("{base}/sdk.js"))).await;
-    assert!(text(&script.body).contains("choices: true"));
+    assert!(text(&script.body).contains("/dialog/oauth?"));
 }
 
 #[tokio::test]

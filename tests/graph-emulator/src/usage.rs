@@ -66,18 +66,30 @@ pub fn throttle_headers(code: i64, path: &str) -> Vec<(&'static str, String)> {
     match code {
         4 => vec![("x-app-usage", full.header())],
         80000..=80014 => {
-            let business = path
-                .trim_start_matches('/')
-                .split('/')
-                .next()
-                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-                .unwrap_or("0");
-            let usage = json!({ business: [{"type": use_case(code), "call_count": 100,
-                "total_cputime": 100, "total_time": 100, "estimated_time_to_regain_access": 1}]});
-            vec![("x-business-use-case-usage", usage.to_string())]
+            let business = first_id(path).unwrap_or("0");
+            vec![(
+                "x-business-use-case-usage",
+                business_usage(business, code, 1),
+            )]
         }
         _ => vec![],
     }
+}
+
+/// The path's first segment when it is an id (the business a call is about, if any).
+pub fn first_id(path: &str) -> Option<&str> {
+    path.trim_start_matches('/')
+        .split('/')
+        .next()
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `X-Business-Use-Case-Usage` for a business at its limit of the use case of `code`, access
+/// back in `minutes`.
+pub fn business_usage(business: &str, code: i64, minutes: i64) -> String {
+    json!({ business: [{"type": use_case(code), "call_count": 100, "total_cputime": 100,
+        "total_time": 100, "estimated_time_to_regain_access": minutes}]})
+    .to_string()
 }
 
 /// The business use case a throttling code belongs to.

@@ -256,6 +256,8 @@ pub struct World {
     /// On-Behalf-Of relationships: (partner business id, client business id).
     pub managed: BTreeSet<(String, String)>,
     pub revoked: Vec<Revocation>,
+    /// Businesses whose use case is throttled until lifted (`/_emulator/throttles`).
+    pub throttles: HashMap<String, crate::scale::BusinessThrottle>,
 }
 
 pub fn now_epoch() -> u64 {
@@ -300,6 +302,7 @@ impl World {
             installs: BTreeSet::new(),
             managed: BTreeSet::new(),
             revoked: Vec::new(),
+            throttles: HashMap::new(),
         }
     }
 

@@ -21,12 +21,14 @@
     connect.hidden = !(state === 'ready' || state === 'cancelled' || state === 'failed');
     connect.disabled = connect.hidden;
     connect.textContent = state === 'ready' ? config.words.connect : config.words.tryAgain;
+    el('manual').hidden = state === 'expired';
     document.body.setAttribute('data-state', state);
   }
 
   function showTimeLeft() {
     var left = secondsLeft();
-    if (left <= 0) {
+    // Too little time for a login counts as none: the page never offers what cannot finish.
+    if (left < config.minSecondsToLogin) {
       el('time-left').textContent = 'This link has expired.';
       if (document.body.getAttribute('data-state') !== 'working') { show('expired'); }
       return;
@@ -65,7 +67,7 @@
   connect.addEventListener('click', function () {
     // The session is checked again before Facebook is opened: consenting to a link that has
     // run out would be for nothing.
-    if (secondsLeft() < config.minSecondsToLogin) { show('expired'); return; }
+    if (secondsLeft() < config.minSecondsToLogin) { showTimeLeft(); return; }
     show('working');
     window.FB.login(function (response) {
       var auth = response && response.authResponse;
@@ -80,7 +82,7 @@
 
   window.fbAsyncInit = function () {
     window.FB.init({appId: config.appId, version: config.version, xfbml: false, cookie: false});
-    if (secondsLeft() > 0) { show('ready'); }
+    if (secondsLeft() >= config.minSecondsToLogin) { show('ready'); }
   };
 
   show('loading');

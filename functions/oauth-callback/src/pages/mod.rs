@@ -71,7 +71,10 @@ pub fn connect(p: &ConnectPage<'_>) -> Response<Body> {
         ),
         _ => String::new(),
     };
-    let minutes = (p.seconds_left.max(0) + 59) / 60;
+    let minutes = match (p.seconds_left.max(0) + 59) / 60 {
+        1 => "1 more minute".to_owned(),
+        n => format!("{n} more minutes"),
+    };
     let settings = json!({
         "appId": p.config.app_id.as_str(),
         "version": p.config.graph_version,
@@ -96,7 +99,7 @@ pub fn connect(p: &ConnectPage<'_>) -> Response<Body> {
 {permissions}
 <p class="muted">Facebook shows the exact list next, and you choose the business.</p>
 {assets}
-<p id="time-left">This link works for {minutes} more minutes.</p>
+<p id="time-left">This link works for {minutes}.</p>
 <div id="status" role="status" aria-live="polite">
 <p id="state-loading" hidden>Loading Facebook's sign-in&#8230;</p>
 <p id="state-ready" hidden>Select Connect, then choose your business in Facebook's window.</p>

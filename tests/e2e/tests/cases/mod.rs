@@ -1,5 +1,6 @@
 //! The cases, in the order they run; the log scan comes last so it sees every other case's logs.
 
+mod browser;
 mod core;
 mod datasets;
 mod events;
@@ -66,6 +67,15 @@ pub fn all() -> Vec<(&'static str, Case)> {
         partner::the_partner_system_user_is_provisioned_and_rotated,
         events::events_of_every_type_come_with_their_change_and_only_they_pass_the_pipe_filter,
         events::failed_changes_leave_no_events,
+        browser::browser_connects_through_the_pop_up,
+        browser::browser_cancel_in_the_pop_up_stores_nothing,
+        browser::browser_manual_dialog_link_ends_on_the_result_page,
+        browser::browser_a_used_link_shows_already_connected,
+        browser::browser_the_obo_page_lists_its_assets_and_connects,
+        browser::browser_keyboard_alone_opens_the_pop_up,
+        browser::browser_without_javascript_the_dialog_link_still_works,
+        browser::browser_every_state_passes_axe_at_a_and_aa,
+        browser::browser_html_answers_carry_the_security_headers,
         malformed::malformed_requests_get_4xx_and_change_nothing,
         malformed::malformed_invocations_are_refused_and_change_nothing,
         hygiene::every_token_call_carries_a_correct_appsecret_proof,

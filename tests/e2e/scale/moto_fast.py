@@ -1,0 +1,216 @@
+"""moto_server for the scale benchmark (`make scale`), with four lookups made cheap.
+
+moto keeps DynamoDB in Python dicts and walks them in full where DynamoDB does not:
+- transact_write_items deep-copies every table it touches (items and stream records) before
+  each transaction, so it can roll back: about a second per write at 10,000 clients. Here only
+  the items the transaction names are copied, and put back if it fails. (Stream records of a
+  cancelled transaction's partial writes stay; the benchmark reads no stream.)
+- a query lists and sorts every item of the table, index or not. Here a table query starts
+  from its one partition, and an index query from the items whose index hash key matches;
+  moto's own code then sorts, filters and pages them as before.
+- Secrets Manager finds a secret by name by comparing it with every secret. Here a name that is
+  a key of its store is found at once; anything else goes the old way.
+- every request lists moto's package folder to route it. Here the list is read once.
+
+What each call answers is unchanged; only the work behind it. Usage: the arguments of
+moto_server (`python moto_fast.py -H 127.0.0.1 -p PORT`).
+"""
+
+import copy
+import sys
+import threading
+
+from moto import backends
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
+from moto.secretsmanager.models import SecretsStore
+
+_local = threading.local()
+
+
+class _CopyInTransaction:
+    """Stands in for `copy` inside moto's DynamoDB backend: during a transaction a table is
+    not copied (its items are saved one by one instead); everything else is copied as before."""
+
+    def __getattr__(self, name):
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value, memo=None):
+        if getattr(_local, "in_transaction", False) and isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+
+dynamodb_models.copy = _CopyInTransaction()
+
+
+def _touched(backend, transact_items):
+    """(table, hash, range, saved copy or None) for every item a transaction names."""
+    saved = []
+    for entry in transact_items:
+        _, op = next(iter(entry.items()))
+        table = backend.tables.get(op.get("TableName"))
+        if table is None:
+            continue
+        key = op.get("Item") if "Item" in op else op.get("Key")
+        if not key or table.hash_key_attr not in key:
+            continue
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_value = None
+        if table.range_key_attr is not None:
+            if table.range_key_attr not in key:
+                continue
+            range_value = DynamoType(key[table.range_key_attr])
+        current = table.get_item(hash_value, range_value)
+        saved.append((table, hash_value, range_value, copy.deepcopy(current)))
+    return saved
+
+
+def _restore(saved):
+    for table, hash_value, range_value, item in reversed(saved):
+        if range_value is None:
+            if item is None:
+                table.items.pop(hash_value, None)
+            else:
+                table.items[hash_value] = item
+        elif item is None:
+            if hash_value in table.items:
+                table.items[hash_value].pop(range_value, None)
+        else:
+            table.items[hash_value][range_value] = item
+
+
+_transact_write_items = dynamodb_models.DynamoDBBackend.transact_write_items
+
+
+def transact_write_items(self, transact_items):
+    saved = _touched(self, transact_items)
+    _local.in_transaction = True
+    try:
+        return _transact_write_items(self, transact_items)
+    except Exception:
+        _restore(saved)
+        raise
+    finally:
+        _local.in_transaction = False
+
+
+dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
+
+
+_all_items = Table.all_items
+_query = Table.query
+
+
+def all_items(self):
+    narrowed = getattr(_local, "narrowed", None)
+    if narrowed is not None and narrowed[0] is self:
+        return narrowed[1]()
+    return _all_items(self)
+
+
+def query(self, hash_key, *args, **kwargs):
+    index_name = kwargs.get("index_name")
+    if index_name is None and len(args) > 6:
+        index_name = args[6]
+    conditions = kwargs.get("hash_key_conditions")
+    if index_name is None and hash_key is not None:
+        # The partition alone; moto sorts it by range key itself.
+        def narrowed():
+            partition = self.items[hash_key] if hash_key in self.items else {}
+            return list(partition.values()) if self.range_key_attr else [partition]
+
+    elif index_name is not None and conditions:
+        # The items whose index hash key matches (and range key, when one condition is on it);
+        # moto checks, sorts and pages them itself. Raw type and value are compared, as
+        # DynamoType's own comparison is slow.
+        wanted = [(name, value.type, value.value) for name, value in conditions]
+        ranges = kwargs.get("range_key_conditions") or []
+        on_range = _range_test(ranges[0]) if len(ranges) == 1 else None
+
+        def narrowed():
+            found = []
+            for partition in self.items.values():
+                for item in partition.values() if self.range_key_attr else [partition]:
+                    attrs = item.attrs
+                    matches = True
+                    for name, kind, value in wanted:
+                        got = attrs.get(name)
+                        if got is None or got.type != kind or got.value != value:
+                            matches = False
+                            break
+                    if matches and (on_range is None or on_range(attrs)):
+                        found.append(item)
+            return found
+
+    else:
+        return _query(self, hash_key, *args, **kwargs)
+    previous = getattr(_local, "narrowed", None)
+    _local.narrowed = (self, narrowed)
+    try:
+        return _query(self, hash_key, *args, **kwargs)
+    finally:
+        _local.narrowed = previous
+
+
+def _range_test(condition):
+    """A quick test of one range key condition on an item's attributes: numbers compared as
+    numbers for the usual operators, anything else by moto's own comparison."""
+    name, comparison, values = condition
+    numeric = all(v.type == "N" for v in values)
+    if numeric and comparison in ("<", "<=", ">", ">=", "=") and len(values) == 1:
+        bound = float(values[0].value)
+        test = {
+            "<": lambda x: x < bound,
+            "<=": lambda x: x <= bound,
+            ">": lambda x: x > bound,
+            ">=": lambda x: x >= bound,
+            "=": lambda x: x == bound,
+        }[comparison]
+
+        def quick(attrs):
+            got = attrs.get(name)
+            return got is not None and got.type == "N" and test(float(got.value))
+
+        return quick
+
+    def slow(attrs):
+        got = attrs.get(name)
+        return got is not None and got.compare(comparison, values)
+
+    return slow
+
+
+Table.all_items = all_items
+Table.query = query
+
+
+def _by_name(lookup):
+    def fast(self, key, *args):
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        return lookup(self, key, *args)
+
+    return fast
+
+
+def _contains(self, key):
+    return dict.__contains__(self, key) or _secrets_contains(self, key)
+
+
+_secrets_contains = SecretsStore.__contains__
+SecretsStore.__getitem__ = _by_name(SecretsStore.__getitem__)
+SecretsStore.get = _by_name(SecretsStore.get)
+SecretsStore.__contains__ = _contains
+
+
+_MODULES = tuple(backends.list_of_moto_modules())
+backends.list_of_moto_modules = lambda: _MODULES
+
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    main(sys.argv[1:])
