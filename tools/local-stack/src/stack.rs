@@ -84,7 +84,8 @@ fn tool_path() -> String {
     )
 }
 
-fn log_file(path: &Path) -> File {
+/// A log file to append a process's output to.
+pub fn log_file(path: &Path) -> File {
     OpenOptions::new()
         .create(true)
         .append(true)
@@ -310,7 +311,8 @@ async fn partner_system_user_secret(emulator_url: &str) -> Result<serde_json::Va
     }))
 }
 
-fn start_emulator(port: Option<u16>, log_dir: &Path) -> Result<(Managed, u16), String> {
+/// Starts the Graph emulator on `port` (or a free one); the process and the port it listens on.
+pub fn start_emulator(port: Option<u16>, log_dir: &Path) -> Result<(Managed, u16), String> {
     // `GRAPH_EMULATOR` names it when this program is built in another profile (benchmarks).
     let binary = std::env::var_os("GRAPH_EMULATOR")
         .map(PathBuf::from)
@@ -377,7 +379,12 @@ fn write_env_file(
     Ok(())
 }
 
-async fn wait_for_http(url: &str, limit: Duration, ok: impl Fn(u16) -> bool) -> Result<(), String> {
+/// Waits until `url` answers with a status `ok` accepts, for at most `limit`.
+pub async fn wait_for_http(
+    url: &str,
+    limit: Duration,
+    ok: impl Fn(u16) -> bool,
+) -> Result<(), String> {
     let deadline = Instant::now() + limit;
     loop {
         if let Ok(r) = reqwest::get(url).await

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client as Dynamo;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, PutRequest, Select,
     TransactWriteItem, Update, WriteRequest,
@@ -743,17 +744,24 @@ impl DeletionStore for DynamoStore {
     }
 }
 
-#[async_trait]
-impl DueQueue for DynamoStore {
-    async fn due(&self, shard: u8, now: i64, limit: usize) -> Result<Vec<DueEntry>> {
-        let out = self
-            .client
+impl DynamoStore {
+    /// The query of one shard's entries due at `now`, oldest first.
+    fn due_query(&self, shard: u8, now: i64) -> QueryFluentBuilder {
+        self.client
             .query()
             .table_name(&self.table)
             .index_name(DUE_INDEX)
             .key_condition_expression("due_pk = :shard AND due_at <= :now")
             .expression_attribute_values(":shard", s(format!("DUE#{shard}")))
             .expression_attribute_values(":now", n(now))
+    }
+}
+
+#[async_trait]
+impl DueQueue for DynamoStore {
+    async fn due(&self, shard: u8, now: i64, limit: usize) -> Result<Vec<DueEntry>> {
+        let out = self
+            .due_query(shard, now)
             .limit(limit.clamp(1, 1000) as i32)
             .send()
             .await
@@ -777,13 +785,7 @@ impl DueQueue for DynamoStore {
         let mut start = None;
         loop {
             let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(DUE_INDEX)
-                .key_condition_expression("due_pk = :shard AND due_at <= :now")
-                .expression_attribute_values(":shard", s(format!("DUE#{shard}")))
-                .expression_attribute_values(":now", n(now))
+                .due_query(shard, now)
                 .select(Select::Count)
                 .set_exclusive_start_key(start)
                 .send()

@@ -2,15 +2,16 @@
 //! the table and the app secret as the local stack makes them; no functions: the benchmark
 //! runs the sweep in this process.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
 use local_stack::aws::Aws;
 use local_stack::process::{Managed, free_port};
-use local_stack::stack::{APP_SECRET, APP_SECRET_ID, TABLE, WEBHOOK_VERIFY_TOKEN, workspace_root};
+use local_stack::stack::{
+    APP_SECRET, APP_SECRET_ID, TABLE, WEBHOOK_VERIFY_TOKEN, log_file, start_emulator,
+    wait_for_http, workspace_root,
+};
 use serde_json::{Value, json};
 
 pub struct Stack {
@@ -21,12 +22,9 @@ pub struct Stack {
     _moto: Managed,
 }
 
-fn log_file(path: &Path) -> File {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .expect("open log file")
+/// A 2xx answer.
+fn ok(status: u16) -> bool {
+    (200..300).contains(&status)
 }
 
 impl Stack {
@@ -43,13 +41,19 @@ impl Stack {
         let moto = Managed::spawn("moto_server", moto)
             .map_err(|e| format!("start {} (run `make venv` first): {e}", python.display()))?;
         let moto_url = format!("http://127.0.0.1:{port}");
-        wait_for(&format!("{moto_url}/moto-api/"), Duration::from_secs(60)).await?;
+        wait_for_http(
+            &format!("{moto_url}/moto-api/"),
+            Duration::from_secs(60),
+            ok,
+        )
+        .await?;
 
-        let (emulator, emulator_port) = start_emulator(log_dir)?;
+        let (emulator, emulator_port) = start_emulator(None, log_dir)?;
         let emulator_url = format!("http://127.0.0.1:{emulator_port}");
-        wait_for(
+        wait_for_http(
             &format!("{emulator_url}/_emulator/health"),
             Duration::from_secs(30),
+            ok,
         )
         .await?;
 
@@ -65,61 +69,6 @@ impl Stack {
             _emulator: emulator,
             _moto: moto,
         })
-    }
-}
-
-/// The emulator built beside this benchmark, or the one `GRAPH_EMULATOR` names.
-fn emulator_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("GRAPH_EMULATOR") {
-        return PathBuf::from(path);
-    }
-    let exe = std::env::current_exe().expect("current executable");
-    let dir = exe.parent().expect("executable has a folder");
-    let dir = if dir.ends_with("deps") {
-        dir.parent().expect("deps has a parent")
-    } else {
-        dir
-    };
-    dir.join("graph-emulator")
-}
-
-fn start_emulator(log_dir: &Path) -> Result<(Managed, u16), String> {
-    let binary = emulator_binary();
-    let mut cmd = Command::new(&binary);
-    cmd.args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(log_file(&log_dir.join("emulator.log")));
-    let mut emulator = Managed::spawn("graph-emulator", cmd).map_err(|e| {
-        format!(
-            "start {} (build it with `cargo build -p graph-emulator`): {e}",
-            binary.display()
-        )
-    })?;
-    let stdout = emulator.child_mut().stdout.take().expect("piped stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().and_then(Result::ok).unwrap_or_default();
-    let port = first
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.trim().parse().ok())
-        .ok_or_else(|| format!("graph-emulator did not say where it listens: {first:?}"))?;
-    std::thread::spawn(move || lines.for_each(drop));
-    Ok((emulator, port))
-}
-
-async fn wait_for(url: &str, limit: Duration) -> Result<(), String> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if reqwest::get(url)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{url} did not answer within {limit:?}"));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
