@@ -110,6 +110,15 @@ pub async fn dialog_flow_stores_client_and_secret(stack: &Stack) {
         stack.issued_secrets().await.contains(&token),
         "the stored token is the one Graph issued"
     );
+    let code: String = back
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("the dialog's code");
+    assert!(
+        !page.body.contains(&token) && !page.body.contains(&code),
+        "the result page holds neither the token nor the code"
+    );
 
     let client = stack
         .item(&format!("CLIENT#{}", business.id), "CLIENT")
