@@ -45,7 +45,7 @@ $(BROWSER_DIR)/node_modules/.installed: $(BROWSER_DIR)/package-lock.json
 FUNCTIONS := oauth-callback dataset-lookup token-fetch offboarding
 
 dev-notice:
-	@echo "Building the four functions, the Graph emulator and the launcher: the first build takes about 5 minutes on 2 cores, later ones seconds."
+	@echo "Building the four functions, the Graph emulator and the launcher: the first build takes about 3 minutes on 2 cores (plus downloading crates the first time), later ones seconds."
 
 # The functions as cargo lambda watch will run them (one at a time, as `cargo run --bin`
 # resolves features per binary), plus the emulator and the local-stack launcher (tools/local-stack).
