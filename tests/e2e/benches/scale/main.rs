@@ -28,7 +28,8 @@ use shared::ports::{DUE_SHARDS, Graph, Ports};
 use shared::sweep::{self, Limits};
 
 use seed::{Category, Seeded};
-use sim::{Answer, CountedSignals, Recorder, SimClock};
+use shared::fakes::FakeClock;
+use sim::{Answer, CountedSignals, Recorder};
 
 /// The sweep's schedule (infra/template.yaml): every 15 minutes.
 pub const RUN_EVERY_SECS: i64 = 15 * 60;
@@ -219,7 +220,7 @@ async fn run(settings: &Settings) -> Result<Outcome, String> {
         .as_secs() as i64;
     // The simulation starts on a run of the schedule.
     let t0 = wall_now - wall_now % RUN_EVERY_SECS;
-    let clock = Arc::new(SimClock::new(t0));
+    let clock = Arc::new(FakeClock::new(t0));
     let (ports, recorder, signals) = ports(settings, &stack, clock.clone()).await?;
 
     let seeding = Instant::now();
@@ -334,7 +335,7 @@ async fn run(settings: &Settings) -> Result<Outcome, String> {
 async fn ports(
     settings: &Settings,
     stack: &stack::Stack,
-    clock: Arc<SimClock>,
+    clock: Arc<FakeClock>,
 ) -> Result<(Ports, Arc<Recorder>, Arc<CountedSignals>), String> {
     let values = [
         ("META_APP_ID", APP_ID.to_owned()),
@@ -377,7 +378,7 @@ struct Runner<'a> {
     ports: &'a Ports,
     recorder: &'a Recorder,
     emulator: &'a stack::Emulator,
-    clock: &'a SimClock,
+    clock: &'a FakeClock,
     t0: i64,
     runs: Vec<RunRecord>,
     /// Businesses the emulator still throttles.

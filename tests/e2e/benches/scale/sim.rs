@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
+use shared::fakes::FakeClock;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use url::Url;
 
@@ -15,25 +15,6 @@ use shared::model::{
     Ownership, PageInfo, Pixel, Signal, SystemUserId,
 };
 use shared::ports::{Clock, Graph, Pace, Signals};
-
-/// Simulated time: every run happens at the time the benchmark sets.
-#[derive(Default)]
-pub struct SimClock(AtomicI64);
-
-impl SimClock {
-    pub fn new(at: i64) -> Self {
-        Self(AtomicI64::new(at))
-    }
-    pub fn set(&self, at: i64) {
-        self.0.store(at, Ordering::SeqCst);
-    }
-}
-
-impl Clock for SimClock {
-    fn now(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
 
 /// A token's name in the record: the first 16 hex digits of its SHA-256, never the value.
 pub fn token_id(token: &str) -> String {
@@ -87,12 +68,12 @@ struct Log {
 /// The real Graph adapter, with every call recorded.
 pub struct Recorder {
     inner: Arc<dyn Graph>,
-    clock: Arc<SimClock>,
+    clock: Arc<FakeClock>,
     log: Mutex<Log>,
 }
 
 impl Recorder {
-    pub fn new(inner: Arc<dyn Graph>, clock: Arc<SimClock>) -> Self {
+    pub fn new(inner: Arc<dyn Graph>, clock: Arc<FakeClock>) -> Self {
         Self {
             inner,
             clock,
