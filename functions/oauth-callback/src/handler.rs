@@ -353,3 +353,7 @@ mod tests {
         assert!(parse("code=AQabc&state=short").is_err());
     }
 }
+
+#[cfg(test)]
+#[path = "handler_tests.rs"]
+mod flow_tests;
