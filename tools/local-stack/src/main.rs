@@ -105,7 +105,7 @@ async fn main() {
         "A refused invocation (an errorType such as ClientNotFound) answers HTTP 500 with the error as its body:"
     );
     println!(
-        "that is how cargo lambda watch, like Lambda's Invoke API, reports a function error; it is not a crash."
+        "that is how cargo lambda watch reports a function error (Lambda itself answers 200 with X-Amz-Function-Error); not a crash."
     );
     println!();
     println!(
