@@ -35,17 +35,22 @@ pub async fn from_env() -> Result<(Config, Ports)> {
 
 /// The ports over the real adapters for a configuration and an AWS SDK configuration.
 pub async fn ports(config: &Config, aws: &SdkConfig) -> Result<Ports> {
-    ports_at(config, aws, Arc::new(SystemClock)).await
+    let signals = Arc::new(EmfSignals::new(config.secret_prefix.clone()));
+    ports_at(config, aws, Arc::new(SystemClock), signals).await
 }
 
-/// [`ports`] on another clock (a simulated one, in the scale benchmark).
-pub async fn ports_at(config: &Config, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Result<Ports> {
+/// [`ports`] on another clock and signal sink (simulated and counted, in the scale benchmark).
+pub async fn ports_at(
+    config: &Config,
+    aws: &SdkConfig,
+    clock: Arc<dyn Clock>,
+    signals: Arc<dyn Signals>,
+) -> Result<Ports> {
     let vault = SecretsManagerVault::new(
         aws_sdk_secretsmanager::Client::new(aws),
         config.secrets_kms_key_id.clone(),
     );
     let app = vault.app_secrets(&config.app_secret_id).await?;
-    let signals: Arc<dyn Signals> = Arc::new(EmfSignals::new(config.secret_prefix.clone()));
     let graph = GraphClient::new(
         config.graph_base_url.clone(),
         config.graph_version.clone(),

@@ -21,10 +21,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use local_stack::stack::{APP_ID, APP_SECRET_ID, SECRET_PREFIX, TABLE, workspace_root};
 use serde_json::Value;
-use shared::adapters::graph::{GraphClient, RetryPolicy};
 use shared::config::Config;
 use shared::model::ChangeStatus;
-use shared::ports::{DUE_SHARDS, Graph, Ports};
+use shared::ports::{DUE_SHARDS, Ports};
 use shared::sweep::{self, Limits};
 
 use seed::{Category, Seeded};
@@ -353,23 +352,13 @@ async fn ports(
     })
     .map_err(|e| format!("configuration: {e}"))?;
     let aws = local_stack::aws::sdk_config(&stack.moto_url).await;
-    let mut ports = shared::deps::ports_at(&config, &aws, clock.clone())
+    // Signals counted here rather than printed.
+    let signals = Arc::new(CountedSignals::default());
+    let mut ports = shared::deps::ports_at(&config, &aws, clock.clone(), signals.clone())
         .await
         .map_err(|e| format!("ports: {e}"))?;
-    // The same adapter deps.rs builds, with signals counted here rather than printed.
-    let signals = Arc::new(CountedSignals::default());
-    let graph: Arc<dyn Graph> = Arc::new(GraphClient::new(
-        config.graph_base_url.clone(),
-        config.graph_version.clone(),
-        config.app_id.clone(),
-        ports.settings.app_secret.clone(),
-        RetryPolicy::default(),
-        clock.clone(),
-        signals.clone(),
-    ));
-    let recorder = Arc::new(Recorder::new(graph, clock));
+    let recorder = Arc::new(Recorder::new(ports.graph.clone(), clock));
     ports.graph = recorder.clone();
-    ports.signals = signals.clone();
     Ok((ports, recorder, signals))
 }
 
