@@ -14,6 +14,7 @@ pub mod error;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 pub mod lambda;
+pub mod lazy;
 pub mod logging;
 pub mod model;
 pub mod offboarding;

@@ -1,10 +1,14 @@
 //! What the flows read besides the ports: the app's credentials, secret names and limits.
 
+#[cfg(any(test, feature = "fakes"))]
 use secrecy::SecretString;
+use std::sync::Arc;
 use url::Url;
 
 use crate::app_secrets::AppSecrets;
 use crate::config::Config;
+use crate::error::Result;
+use crate::lazy::Lazy;
 use crate::model::{AppId, ClientBusinessId, Owner};
 
 /// Secret names under `SECRET_PREFIX` (DESIGN section 3).
@@ -44,10 +48,14 @@ impl SecretNames {
     }
 }
 
+/// The app secret of [`Settings::for_tests`], to sign what tests send.
+#[cfg(any(test, feature = "fakes"))]
+pub const TEST_APP_SECRET: &str = "test-app-secret-not-real";
+
 pub struct Settings {
     pub app_id: AppId,
-    pub app_secret: SecretString,
-    pub webhook_verify_token: SecretString,
+    /// The app secret and webhook verify token: read on the first path that needs them.
+    app: Arc<Lazy<AppSecrets>>,
     pub names: SecretNames,
     pub partner_business_id: Option<String>,
     /// On-Behalf-Of is configured (`OBO_CONFIG_ID`), with these scopes at most.
@@ -65,11 +73,15 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn new(config: &Config, app: AppSecrets) -> Self {
+    /// The app's own credentials, read from Secrets Manager on first use.
+    pub async fn app(&self) -> Result<&AppSecrets> {
+        self.app.get().await
+    }
+
+    pub fn new(config: &Config, app: Arc<Lazy<AppSecrets>>) -> Self {
         Self {
             app_id: config.app_id.clone(),
-            app_secret: app.app_secret,
-            webhook_verify_token: app.webhook_verify_token,
+            app,
             names: SecretNames::new(&config.secret_prefix),
             partner_business_id: config.partner_business_id.clone(),
             obo_enabled: config.obo_config_id.is_some(),
@@ -89,8 +101,10 @@ impl Settings {
     pub fn for_tests() -> Self {
         Self {
             app_id: AppId::parse("1000000000000001").expect("digits"),
-            app_secret: SecretString::from("test-app-secret-not-real"),
-            webhook_verify_token: SecretString::from("test-verify-token"),
+            app: Arc::new(Lazy::ready(AppSecrets {
+                app_secret: SecretString::from(TEST_APP_SECRET),
+                webhook_verify_token: SecretString::from("test-verify-token"),
+            })),
             names: SecretNames::new("meta-login/test"),
             partner_business_id: Some("7000000000000001".into()),
             obo_enabled: true,

@@ -6,7 +6,7 @@ mod pages;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::logging::init();
-    let (config, ports) = shared::deps::from_env().await?;
+    let (config, ports) = shared::deps::from_env()?;
     let onboarding = config.onboarding()?;
     // Lives as long as the process: every invocation borrows it.
     let app: &'static handler::App = Box::leak(Box::new(handler::App {

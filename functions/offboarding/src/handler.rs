@@ -38,14 +38,15 @@ struct OffboardRequest {
 
 impl App {
     /// Meta's verification handshake: echo `hub.challenge` as plain text.
-    fn subscription(&self, req: &Request) -> Result<Response<Body>> {
+    async fn subscription(&self, req: &Request) -> Result<Response<Body>> {
         let query = query(req)?;
         let challenge = offboarding::verify_subscription(
             &self.ports,
             query.single("hub.mode", 32)?,
             query.single("hub.verify_token", 256)?,
             query.single("hub.challenge", MAX_CHALLENGE)?,
-        )?;
+        )
+        .await?;
         Ok(text(200, challenge))
     }
 
@@ -91,7 +92,7 @@ impl Routes for App {
         let path = req.raw_http_path();
         let method = req.method().clone();
         match (path, method) {
-            ("/webhooks/meta", Method::GET) => self.subscription(req),
+            ("/webhooks/meta", Method::GET) => self.subscription(req).await,
             ("/webhooks/meta", Method::POST) => self.delivery(req).await,
             ("/meta/deauthorize", Method::POST) => {
                 let offboarded =

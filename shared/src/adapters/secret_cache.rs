@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::error::Result;
 use crate::model::TokenSecret;
@@ -12,8 +12,8 @@ use crate::ports::{StoredSecret, TokenVault};
 /// Entries kept at most; the oldest is dropped first.
 pub const CAPACITY: usize = 1024;
 
-pub struct CachedVault<V> {
-    inner: V,
+pub struct CachedVault<V: ?Sized> {
+    inner: Arc<V>,
     capacity: usize,
     entries: Mutex<Entries>,
 }
@@ -24,12 +24,12 @@ struct Entries {
     order: VecDeque<(String, String)>,
 }
 
-impl<V: TokenVault> CachedVault<V> {
-    pub fn new(inner: V) -> Self {
+impl<V: TokenVault + ?Sized> CachedVault<V> {
+    pub fn new(inner: Arc<V>) -> Self {
         Self::with_capacity(inner, CAPACITY)
     }
 
-    pub fn with_capacity(inner: V, capacity: usize) -> Self {
+    pub fn with_capacity(inner: Arc<V>, capacity: usize) -> Self {
         Self {
             inner,
             capacity: capacity.max(1),
@@ -74,7 +74,7 @@ impl<V: TokenVault> CachedVault<V> {
 }
 
 #[async_trait]
-impl<V: TokenVault> TokenVault for CachedVault<V> {
+impl<V: TokenVault + ?Sized> TokenVault for CachedVault<V> {
     async fn put_token(&self, name: &str, secret: &TokenSecret) -> Result<StoredSecret> {
         let stored = self.inner.put_token(name, secret).await?;
         self.insert(name, &stored.version, secret.clone());
@@ -145,7 +145,7 @@ mod tests {
             .await
             .unwrap()
             .version;
-        let cache = CachedVault::new(inner);
+        let cache = CachedVault::new(Arc::new(inner));
         assert_eq!(read(&cache, &v1).await.as_deref(), Some("first"));
         assert_eq!(read(&cache, &v1).await.as_deref(), Some("first"));
         assert_eq!(cache.inner.reads(), 1, "the second read came from memory");
@@ -172,7 +172,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_cache_is_bounded() {
-        let cache = CachedVault::with_capacity(MemoryVault::default(), 3);
+        let cache = CachedVault::with_capacity(Arc::new(MemoryVault::default()), 3);
         for i in 0..10 {
             cache
                 .put_token(&format!("s{i}"), &secret("t"))

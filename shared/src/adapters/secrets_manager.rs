@@ -6,14 +6,18 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use aws_sdk_secretsmanager::types::Tag;
 use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
 
 use crate::app_secrets::AppSecrets;
 use crate::error::{Error, Result};
+use crate::lazy::Lazy;
 use crate::model::TokenSecret;
 use crate::ports::{StoredSecret, TokenVault};
 
+/// Cheap to clone: the clones share one client, made on first use.
+#[derive(Clone)]
 pub struct SecretsManagerVault {
-    client: Client,
+    client: Arc<Lazy<Client>>,
     /// The customer-managed key new secrets are encrypted with; `None`: the account default.
     kms_key_id: Option<String>,
 }
@@ -32,8 +36,12 @@ fn kind_of(name: &str) -> &'static str {
 }
 
 impl SecretsManagerVault {
-    pub fn new(client: Client, kms_key_id: Option<String>) -> Self {
+    pub fn new(client: Arc<Lazy<Client>>, kms_key_id: Option<String>) -> Self {
         Self { client, kms_key_id }
+    }
+
+    async fn client(&self) -> Result<&Client> {
+        self.client.get().await
     }
 
     /// The app secret JSON `{"app_secret", "webhook_verify_token"}`.
@@ -54,7 +62,8 @@ impl SecretsManagerVault {
     /// for a secret the stack created), else the secret created.
     async fn put_string(&self, name: &str, value: String, tags: Vec<Tag>) -> Result<StoredSecret> {
         let put = self
-            .client
+            .client()
+            .await?
             .put_secret_value()
             .secret_id(name)
             .secret_string(value.clone())
@@ -80,7 +89,8 @@ impl SecretsManagerVault {
 
     async fn create(&self, name: &str, value: String, tags: Vec<Tag>) -> Result<Option<String>> {
         let created = self
-            .client
+            .client()
+            .await?
             .create_secret()
             .name(name)
             .set_kms_key_id(self.kms_key_id.clone())
@@ -103,7 +113,8 @@ impl SecretsManagerVault {
 
     /// A secret still being deleted (re-onboarding right after offboarding): bring it back.
     async fn restore_and_put(&self, name: &str, value: String) -> Result<Option<String>> {
-        self.client
+        self.client()
+            .await?
             .restore_secret()
             .secret_id(name)
             .send()
@@ -114,7 +125,8 @@ impl SecretsManagerVault {
 
     async fn put_version(&self, name: &str, value: String) -> Result<Option<String>> {
         Ok(self
-            .client
+            .client()
+            .await?
             .put_secret_value()
             .secret_id(name)
             .secret_string(value)
@@ -132,7 +144,8 @@ impl SecretsManagerVault {
         context: &str,
     ) -> Result<Option<(String, SecretString)>> {
         let request = self
-            .client
+            .client()
+            .await?
             .get_secret_value()
             .secret_id(name)
             .set_version_id(version.map(str::to_owned));
@@ -192,7 +205,8 @@ impl TokenVault for SecretsManagerVault {
         let mut token = None;
         loop {
             let out = self
-                .client
+                .client()
+                .await?
                 .list_secrets()
                 .filters(filter.clone())
                 .set_next_token(token)
@@ -216,7 +230,8 @@ impl TokenVault for SecretsManagerVault {
 
     async fn force_delete(&self, name: &str) -> Result<()> {
         let deleted = self
-            .client
+            .client()
+            .await?
             .delete_secret()
             .secret_id(name)
             .force_delete_without_recovery(true)

@@ -18,6 +18,8 @@ struct State {
     counted: usize,
     /// What the paused call was, for messages.
     paused_at: Option<String>,
+    /// Every call that passed, in order.
+    passed: Vec<String>,
 }
 
 impl Interleaver {
@@ -25,6 +27,7 @@ impl Interleaver {
     pub async fn checkpoint(&self, what: &str) {
         let pause = {
             let mut state = self.state.lock().expect("interleaver lock");
+            state.passed.push(what.to_owned());
             match state.armed_at {
                 Some(at) => {
                     state.counted += 1;
@@ -42,6 +45,11 @@ impl Interleaver {
             self.reached.notify_one();
             self.resume.notified().await;
         }
+    }
+
+    /// The calls that passed since the last time this was asked, in order.
+    pub fn take_calls(&self) -> Vec<String> {
+        std::mem::take(&mut self.state.lock().expect("interleaver lock").passed)
     }
 
     /// Runs `flow` until just before its `at`th call, then runs `between` to the end, then lets

@@ -19,6 +19,7 @@ pub use vault::MemoryVault;
 
 use std::sync::Arc;
 
+use crate::adapters::secret_cache::CachedVault;
 use crate::ports::Ports;
 use crate::settings::Settings;
 
@@ -58,6 +59,14 @@ impl Fakes {
 
     pub fn ports(&self) -> Ports {
         self.ports_with(Settings::for_tests())
+    }
+
+    /// The ports with the vault behind the secret cache, as `deps` wires the real ones.
+    pub fn cached_ports(&self) -> Ports {
+        Ports {
+            vault: Arc::new(CachedVault::new(self.vault.clone())),
+            ..self.ports()
+        }
     }
 
     pub fn ports_with(&self, settings: Settings) -> Ports {

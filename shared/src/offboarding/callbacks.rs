@@ -10,9 +10,9 @@ use crate::model::{Deletion, SystemUserId};
 use crate::ports::Ports;
 use crate::signatures::{SignedRequest, parse_signed_request};
 
-fn verified(ports: &Ports, signed_request: &str) -> Result<SignedRequest> {
+async fn verified(ports: &Ports, signed_request: &str) -> Result<SignedRequest> {
     parse_signed_request(
-        &ports.settings.app_secret,
+        &ports.settings.app().await?.app_secret,
         signed_request,
         ports.clock.now(),
         ports.settings.signed_request_max_age_secs,
@@ -41,7 +41,7 @@ async fn offboard_user(
 }
 
 pub async fn deauthorize(ports: &Ports, signed_request: &str) -> Result<Vec<String>> {
-    let request = verified(ports, signed_request)?;
+    let request = verified(ports, signed_request).await?;
     offboard_user(ports, &request, "deauthorized").await
 }
 
@@ -58,7 +58,7 @@ pub async fn data_deletion(ports: &Ports, signed_request: &str) -> Result<Deleti
         .deletion_status_base
         .clone()
         .ok_or_else(|| Error::Internal("configuration: PUBLIC_BASE_URL is required".into()))?;
-    let request = verified(ports, signed_request)?;
+    let request = verified(ports, signed_request).await?;
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     let code = hex::encode(bytes);

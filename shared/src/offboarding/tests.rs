@@ -4,16 +4,15 @@ use super::*;
 use crate::fakes::scenario::{leftovers, onboard, system_user_of};
 use crate::fakes::{Call, Fakes};
 use crate::model::{ChangeOutcome, ChangeStatus, OnboardingOutcome, SystemUserId};
+use crate::settings::TEST_APP_SECRET;
 use crate::tokens::Recovery;
+use secrecy::ExposeSecret;
 use serde_json::json;
 
-fn signed(ports: &Ports, body: &serde_json::Value) -> (Vec<u8>, String) {
+fn signed(body: &serde_json::Value) -> (Vec<u8>, String) {
     use hmac::{Hmac, Mac};
-    use secrecy::ExposeSecret;
     let raw = body.to_string().into_bytes();
-    let mut mac =
-        Hmac::<sha2::Sha256>::new_from_slice(ports.settings.app_secret.expose_secret().as_bytes())
-            .unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(TEST_APP_SECRET.as_bytes()).unwrap();
     mac.update(&raw);
     (
         raw,
@@ -26,14 +25,11 @@ fn signed_request(ports: &Ports, user: &str) -> String {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use hmac::{Hmac, Mac};
-    use secrecy::ExposeSecret;
     let payload = URL_SAFE_NO_PAD.encode(
         json!({"algorithm": "HMAC-SHA256", "issued_at": ports.clock.now(), "user_id": user})
             .to_string(),
     );
-    let mut mac =
-        Hmac::<sha2::Sha256>::new_from_slice(ports.settings.app_secret.expose_secret().as_bytes())
-            .unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(TEST_APP_SECRET.as_bytes()).unwrap();
     mac.update(payload.as_bytes());
     format!(
         "{}.{payload}",
@@ -49,7 +45,7 @@ fn delivery(ports: &Ports, time: i64, changes: &[(&str, &str)]) -> (Vec<u8>, Str
         )
         .collect();
     let body = json!({"object": "application", "entry": [{"id": ports.settings.app_id.as_str(), "time": time, "changes": changes}]});
-    signed(ports, &body)
+    signed(&body)
 }
 
 fn status(fakes: &Fakes, id: &ClientBusinessId) -> ClientStatus {
@@ -174,7 +170,7 @@ async fn a_change_without_values_is_recorded_and_nothing_else() {
     let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
     let body = json!({"object": "application", "entry": [{"id": ports.settings.app_id.as_str(),
         "time": ports.clock.now() + 5, "changed_fields": ["business_integration_uninstall"]}]});
-    let (raw, signature) = signed(&ports, &body);
+    let (raw, signature) = signed(&body);
     let outcome = handle_delivery(&ports, &raw, Some(&signature), Recovery::Allowed)
         .await
         .unwrap();
@@ -322,7 +318,6 @@ async fn a_crash_at_any_point_of_a_delivery_loses_no_uninstall() {
 }
 
 async fn mint(ports: &Ports, id: &ClientBusinessId, assets: &[&str]) -> String {
-    use secrecy::ExposeSecret;
     let request = crate::tokens::MintRequest::new(
         vec!["ads_management".into()],
         assets.iter().map(|a| a.to_string()).collect(),

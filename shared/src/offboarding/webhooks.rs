@@ -30,18 +30,15 @@ const UPDATE: &str = "business_integration_update";
 const INSTALL: &str = "business_integration_install";
 
 /// Answers `hub.challenge` when the mode and verify token are right.
-pub fn verify_subscription(
+pub async fn verify_subscription(
     ports: &Ports,
     mode: Option<&str>,
     verify_token: Option<&str>,
     challenge: Option<&str>,
 ) -> Result<String> {
     use secrecy::ExposeSecret;
-    let expected = ports
-        .settings
-        .webhook_verify_token
-        .expose_secret()
-        .as_bytes();
+    let app = ports.settings.app().await?;
+    let expected = app.webhook_verify_token.expose_secret().as_bytes();
     let token_ok = verify_token.is_some_and(|t| bool::from(t.as_bytes().ct_eq(expected)));
     if mode != Some("subscribe") || !token_ok {
         return Err(Error::Unauthorized(
@@ -159,7 +156,7 @@ pub async fn handle_delivery(
     signature: Option<&str>,
     recovery: Recovery,
 ) -> Result<DeliveryOutcome> {
-    verify_hub_signature(&ports.settings.app_secret, body, signature)?;
+    verify_hub_signature(&ports.settings.app().await?.app_secret, body, signature)?;
     let now = ports.clock.now();
     let mut outcome = DeliveryOutcome::default();
     let mut fresh = Vec::new();

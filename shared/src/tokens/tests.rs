@@ -374,3 +374,16 @@ async fn the_partner_keeps_its_own_page_tokens() {
             .contains(&"meta-login/test/partner/pages/777".to_owned())
     );
 }
+
+#[tokio::test]
+async fn a_warm_token_fetch_is_one_store_read_and_nothing_else() {
+    let fakes = Fakes::new();
+    let ports = fakes.cached_ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    client_token(&ports, &id, false).await.unwrap();
+    fakes.interleaver.take_calls();
+    let graph_calls = fakes.graph.calls().len();
+    client_token(&ports, &id, false).await.unwrap();
+    assert_eq!(fakes.interleaver.take_calls(), ["store.client"]);
+    assert_eq!(fakes.graph.calls().len(), graph_calls, "no Graph call");
+}

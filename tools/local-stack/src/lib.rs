@@ -6,4 +6,4 @@ pub mod process;
 pub mod proxy;
 pub mod stack;
 
-pub use stack::{Session, Stack, StackOptions, workspace_root};
+pub use stack::{Backends, Moto, Session, Stack, StackOptions, workspace_root};

@@ -41,20 +41,43 @@ pub struct StackOptions {
     pub log_dir: PathBuf,
 }
 
-pub struct Stack {
-    pub invoke_url: String,
+/// Which moto_server runs: moto's own, or through `tests/e2e/scale/moto_fast.py`, whose
+/// transactions and queries do not walk the whole table (for the benchmarks; same answers).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Moto {
+    Server,
+    Fast,
+}
+
+/// What the functions talk to: moto_server and the Graph emulator, each behind a proxy that
+/// tests can take down, with the table and the app's secrets in place.
+pub struct Backends {
     pub emulator_url: String,
     pub moto_url: String,
     pub aws: Aws,
     pub aws_proxy: Proxy,
     pub graph_proxy: Proxy,
+    _emulator: Managed,
+    _moto: Managed,
+}
+
+/// The backends and `cargo lambda watch` running the functions over them.
+pub struct Stack {
+    pub invoke_url: String,
     pub functions_log: PathBuf,
     /// Does not follow redirects, so callers see where the service sends the browser.
     pub http: reqwest::Client,
     // Dropped in this order: functions first, then what they talk to.
     _watch: Managed,
-    _emulator: Managed,
-    _moto: Managed,
+    backends: Backends,
+}
+
+impl std::ops::Deref for Stack {
+    type Target = Backends;
+
+    fn deref(&self) -> &Backends {
+        &self.backends
+    }
 }
 
 pub fn workspace_root() -> PathBuf {
@@ -93,18 +116,30 @@ pub fn log_file(path: &Path) -> File {
         .expect("open log file")
 }
 
-impl Stack {
-    pub async fn start(options: StackOptions) -> Result<Self, String> {
-        std::fs::create_dir_all(&options.log_dir).map_err(|e| format!("log folder: {e}"))?;
-        let path = tool_path();
-
-        let moto_port = options.moto_port.unwrap_or_else(free_port);
-        let mut moto_cmd = Command::new("moto_server");
+impl Backends {
+    /// Starts moto_server (on `moto_port`, or a free port) and the emulator, and seeds them.
+    pub async fn start(
+        moto: Moto,
+        moto_port: Option<u16>,
+        emulator_port: Option<u16>,
+        log_dir: &Path,
+    ) -> Result<Self, String> {
+        std::fs::create_dir_all(log_dir).map_err(|e| format!("log folder: {e}"))?;
+        let moto_port = moto_port.unwrap_or_else(free_port);
+        let mut moto_cmd = match moto {
+            Moto::Server => Command::new("moto_server"),
+            Moto::Fast => {
+                let root = workspace_root();
+                let mut command = Command::new(root.join(".venv/bin/python"));
+                command.arg(root.join("tests/e2e/scale/moto_fast.py"));
+                command
+            }
+        };
         moto_cmd
             .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
-            .env("PATH", &path)
-            .stdout(log_file(&options.log_dir.join("moto.log")))
-            .stderr(log_file(&options.log_dir.join("moto.log")));
+            .env("PATH", tool_path())
+            .stdout(log_file(&log_dir.join("moto.log")))
+            .stderr(log_file(&log_dir.join("moto.log")));
         let moto = Managed::spawn("moto_server", moto_cmd)
             .map_err(|e| format!("start moto_server (run `make venv` first): {e}"))?;
         let moto_url = format!("http://127.0.0.1:{moto_port}");
@@ -115,7 +150,7 @@ impl Stack {
         )
         .await?;
 
-        let (emulator, emulator_port) = start_emulator(options.emulator_port, &options.log_dir)?;
+        let (emulator, emulator_port) = start_emulator(emulator_port, log_dir)?;
         let emulator_url = format!("http://127.0.0.1:{emulator_port}");
         wait_for_http(
             &format!("{emulator_url}/_emulator/health"),
@@ -140,17 +175,65 @@ impl Stack {
         let partner_secret = partner_system_user_secret(&emulator_url).await?;
         aws.put_secret(PARTNER_SECRET_ID, &partner_secret.to_string())
             .await?;
+        Ok(Self {
+            emulator_url,
+            moto_url,
+            aws,
+            aws_proxy,
+            graph_proxy,
+            _emulator: emulator,
+            _moto: moto,
+        })
+    }
+
+    /// The functions' environment, as the template sets it, for a service answering at
+    /// `public_url`; AWS and Graph calls go through the proxies.
+    pub fn function_env(&self, public_url: &str) -> Vec<(&'static str, String)> {
+        let emulator_url = &self.emulator_url;
+        vec![
+            ("META_APP_ID", APP_ID.to_owned()),
+            ("APP_SECRET_ID", APP_SECRET_ID.to_owned()),
+            ("LOGIN_CONFIG_ID", LOGIN_CONFIG_ID.to_owned()),
+            ("PROVIDER_NAME", PROVIDER_NAME.to_owned()),
+            ("OBO_CONFIG_ID", OBO_CONFIG_ID.to_owned()),
+            ("REDIRECT_URI", format!("{public_url}/oauth/callback")),
+            ("TABLE_NAME", TABLE.to_owned()),
+            ("SECRET_PREFIX", SECRET_PREFIX.to_owned()),
+            (
+                "GRAPH_API_BASE_URL",
+                format!("http://127.0.0.1:{}", self.graph_proxy.port),
+            ),
+            ("LOGIN_DIALOG_BASE_URL", emulator_url.to_owned()),
+            ("JS_SDK_URL", format!("{emulator_url}/sdk.js")),
+            ("PUBLIC_BASE_URL", public_url.to_owned()),
+            ("PARTNER_BUSINESS_ID", PARTNER_BUSINESS_ID.to_owned()),
+            (
+                "AWS_ENDPOINT_URL",
+                format!("http://127.0.0.1:{}", self.aws_proxy.port),
+            ),
+            ("AWS_REGION", aws::REGION.to_owned()),
+            ("AWS_ACCESS_KEY_ID", aws::ACCESS_KEY.to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", aws::SECRET_KEY.to_owned()),
+            ("RUST_LOG", "info".to_owned()),
+        ]
+    }
+}
+
+impl Stack {
+    pub async fn start(options: StackOptions) -> Result<Self, String> {
+        let backends = Backends::start(
+            Moto::Server,
+            options.moto_port,
+            options.emulator_port,
+            &options.log_dir,
+        )
+        .await?;
+        let path = tool_path();
 
         let invoke_port = options.invoke_port.unwrap_or_else(free_port);
         let invoke_url = format!("http://127.0.0.1:{invoke_port}");
         let env_file = options.log_dir.join("functions.env");
-        write_env_file(
-            &env_file,
-            &invoke_url,
-            &emulator_url,
-            aws_proxy.port,
-            graph_proxy.port,
-        )?;
+        write_env_file(&env_file, &backends.function_env(&invoke_url))?;
         let functions_log = options.log_dir.join("functions.log");
         let root = workspace_root();
         let mut watch_cmd = Command::new("cargo");
@@ -217,16 +300,10 @@ impl Stack {
 
         Ok(Self {
             invoke_url,
-            emulator_url,
-            moto_url,
-            aws,
-            aws_proxy,
-            graph_proxy,
             functions_log,
             http,
             _watch: watch,
-            _emulator: emulator,
-            _moto: moto,
+            backends,
         })
     }
 }
@@ -340,36 +417,7 @@ pub fn start_emulator(port: Option<u16>, log_dir: &Path) -> Result<(Managed, u16
     Ok((emulator, port))
 }
 
-fn write_env_file(
-    path: &Path,
-    invoke_url: &str,
-    emulator_url: &str,
-    aws_port: u16,
-    graph_port: u16,
-) -> Result<(), String> {
-    let settings = [
-        ("META_APP_ID", APP_ID.to_owned()),
-        ("APP_SECRET_ID", APP_SECRET_ID.to_owned()),
-        ("LOGIN_CONFIG_ID", LOGIN_CONFIG_ID.to_owned()),
-        ("PROVIDER_NAME", PROVIDER_NAME.to_owned()),
-        ("OBO_CONFIG_ID", OBO_CONFIG_ID.to_owned()),
-        ("REDIRECT_URI", format!("{invoke_url}/oauth/callback")),
-        ("TABLE_NAME", TABLE.to_owned()),
-        ("SECRET_PREFIX", SECRET_PREFIX.to_owned()),
-        (
-            "GRAPH_API_BASE_URL",
-            format!("http://127.0.0.1:{graph_port}"),
-        ),
-        ("LOGIN_DIALOG_BASE_URL", emulator_url.to_owned()),
-        ("JS_SDK_URL", format!("{emulator_url}/sdk.js")),
-        ("PUBLIC_BASE_URL", invoke_url.to_owned()),
-        ("PARTNER_BUSINESS_ID", PARTNER_BUSINESS_ID.to_owned()),
-        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{aws_port}")),
-        ("AWS_REGION", aws::REGION.to_owned()),
-        ("AWS_ACCESS_KEY_ID", aws::ACCESS_KEY.to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", aws::SECRET_KEY.to_owned()),
-        ("RUST_LOG", "info".to_owned()),
-    ];
+fn write_env_file(path: &Path, settings: &[(&'static str, String)]) -> Result<(), String> {
     let mut file = File::create(path).map_err(|e| format!("env file: {e}"))?;
     for (key, value) in settings {
         // Quoted, as the dotenv format wants a value with spaces (the provider's name).

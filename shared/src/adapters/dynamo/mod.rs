@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 use crate::clock::rfc3339;
 use crate::error::{Error, Result};
+use crate::lazy::Lazy;
 use crate::model::{
     Client, ClientBusinessId, ClientStatus, Dataset, Deletion, Event, MintedToken, Owner,
     PageToken, PartnerSystemUser, PendingSecret, Session, SessionState, SessionStatus,
@@ -30,7 +31,7 @@ use crate::ports::{
 use items::*;
 
 pub struct DynamoStore {
-    client: Dynamo,
+    client: Lazy<Dynamo>,
     table: String,
 }
 
@@ -72,13 +73,18 @@ where
 }
 
 impl DynamoStore {
-    pub fn new(client: Dynamo, table: String) -> Self {
+    pub fn new(client: Lazy<Dynamo>, table: String) -> Self {
         Self { client, table }
+    }
+
+    async fn dynamo(&self) -> Result<&Dynamo> {
+        self.client.get().await
     }
 
     async fn get(&self, pk: String, sk: &str, context: &str) -> Result<Option<Attrs>> {
         let out = self
-            .client
+            .dynamo()
+            .await?
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key(pk, sk)))
@@ -91,7 +97,8 @@ impl DynamoStore {
 
     async fn put(&self, item: Attrs, condition: Option<&str>, context: &str) -> Result<bool> {
         let result = self
-            .client
+            .dynamo()
+            .await?
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -107,7 +114,8 @@ impl DynamoStore {
         let mut start = None;
         loop {
             let out = self
-                .client
+                .dynamo()
+                .await?
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
@@ -214,7 +222,8 @@ impl DynamoStore {
         context: &str,
     ) -> Result<Result<(), Conflict>> {
         match self
-            .client
+            .dynamo()
+            .await?
             .transact_write_items()
             .set_transact_items(Some(items))
             .send()
@@ -248,7 +257,8 @@ impl DynamoStore {
             let mut pending = HashMap::from([(self.table.clone(), chunk.to_vec())]);
             for _ in 0..5 {
                 let out = self
-                    .client
+                    .dynamo()
+                    .await?
                     .batch_write_item()
                     .set_request_items(Some(pending))
                     .send()
@@ -353,7 +363,7 @@ impl SessionStore for DynamoStore {
 
     async fn bind_browser(&self, state: &SessionState, browser: &str) -> Result<bool> {
         let result = self
-            .client
+            .dynamo().await?
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(session_pk(state), SESSION_SK)))
@@ -373,7 +383,7 @@ impl SessionStore for DynamoStore {
         lease_until: i64,
     ) -> Result<bool> {
         let result = self
-            .client
+            .dynamo().await?
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(session_pk(state), SESSION_SK)))
@@ -393,7 +403,8 @@ impl SessionStore for DynamoStore {
 
     async fn release_session(&self, state: &SessionState) -> Result<()> {
         let result = self
-            .client
+            .dynamo()
+            .await?
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(session_pk(state), SESSION_SK)))
@@ -746,14 +757,16 @@ impl DeletionStore for DynamoStore {
 
 impl DynamoStore {
     /// The query of one shard's entries due at `now`, oldest first.
-    fn due_query(&self, shard: u8, now: i64) -> QueryFluentBuilder {
-        self.client
+    async fn due_query(&self, shard: u8, now: i64) -> Result<QueryFluentBuilder> {
+        Ok(self
+            .dynamo()
+            .await?
             .query()
             .table_name(&self.table)
             .index_name(DUE_INDEX)
             .key_condition_expression("due_pk = :shard AND due_at <= :now")
             .expression_attribute_values(":shard", s(format!("DUE#{shard}")))
-            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":now", n(now)))
     }
 }
 
@@ -762,6 +775,7 @@ impl DueQueue for DynamoStore {
     async fn due(&self, shard: u8, now: i64, limit: usize) -> Result<Vec<DueEntry>> {
         let out = self
             .due_query(shard, now)
+            .await?
             .limit(limit.clamp(1, 1000) as i32)
             .send()
             .await
@@ -786,6 +800,7 @@ impl DueQueue for DynamoStore {
         loop {
             let out = self
                 .due_query(shard, now)
+                .await?
                 .select(Select::Count)
                 .set_exclusive_start_key(start)
                 .send()
@@ -805,7 +820,8 @@ impl DueQueue for DynamoStore {
     async fn claim(&self, entry: &DueEntry, lease_until: i64) -> Result<bool> {
         let (pk, sk) = due_item_key(&entry.key);
         let result = self
-            .client
+            .dynamo()
+            .await?
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(pk, &sk)))

@@ -9,10 +9,12 @@ use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
+use crate::app_secrets::AppSecrets;
+use crate::lazy::Lazy;
 use crate::model::graph_error::regain_access_secs;
 use crate::model::{
     AppId, Asset, ClientBusinessId, DebugToken, ExchangedToken, GraphError, GraphErrorClass,
@@ -100,18 +102,20 @@ enum Carry {
 }
 
 pub struct GraphClient {
-    /// Built at the first call: a path that makes no Graph call never pays for it.
-    http: OnceLock<reqwest::Client>,
     base: Url,
     version: String,
     app_id: AppId,
-    app_secret: SecretString,
+    /// Read on the first call that signs or sends it.
+    app: Arc<Lazy<AppSecrets>>,
     retry: RetryPolicy,
     /// Where Meta throttles, and until when: no call is made there before it.
     throttle: Throttle,
     clock: Arc<dyn Clock>,
     signals: Arc<dyn Signals>,
 }
+
+/// The longest one Graph call may take, connection included.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Pages followed at most, so a `next` that never ends cannot loop forever.
 const MAX_PAGES: usize = 10_000;
@@ -121,17 +125,16 @@ impl GraphClient {
         base: Url,
         version: String,
         app_id: AppId,
-        app_secret: SecretString,
+        app: Arc<Lazy<AppSecrets>>,
         retry: RetryPolicy,
         clock: Arc<dyn Clock>,
         signals: Arc<dyn Signals>,
     ) -> Self {
         Self {
-            http: OnceLock::new(),
             base,
             version,
             app_id,
-            app_secret,
+            app,
             retry,
             throttle: Throttle::default(),
             clock,
@@ -139,20 +142,17 @@ impl GraphClient {
         }
     }
 
-    fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(|| {
-            reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .timeout(Duration::from_secs(10))
-                // A redirect would resend the client secret or token elsewhere.
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(concat!(
-                    "meta-login-token-service/",
-                    env!("CARGO_PKG_VERSION")
+    /// The app secret, or a network-like failure a caller may retry (the cause is logged).
+    async fn app_secret(&self) -> Result<&SecretString, GraphError> {
+        match self.app.get().await {
+            Ok(app) => Ok(&app.app_secret),
+            Err(err) => {
+                tracing::error!(error = %err, "the app secret could not be read");
+                Err(GraphError::network(
+                    "the app secret could not be read".into(),
                 ))
-                .build()
-                .expect("a client with static settings builds")
-        })
+            }
+        }
     }
 
     /// A call whose answer (`true`, `{"success": true}`) only says that it worked.
@@ -289,17 +289,22 @@ impl GraphClient {
         }
         let oauth_endpoint = url.path().ends_with("/oauth/access_token");
         let mut params: Vec<(&str, String)> = params.to_vec();
-        let mut request = self.http().request(method, url);
+        let mut request = super::http::client()
+            .request(method, url)
+            .timeout(CALL_TIMEOUT);
         let bearer = match auth {
             Auth::None => None,
             Auth::Token(token) => {
-                params.push(("appsecret_proof", appsecret_proof(&self.app_secret, token)));
+                params.push((
+                    "appsecret_proof",
+                    appsecret_proof(self.app_secret().await?, token),
+                ));
                 Some(format!("Bearer {}", token.expose_secret()))
             }
             Auth::App => Some(format!(
                 "Bearer {}|{}",
                 self.app_id,
-                self.app_secret.expose_secret()
+                self.app_secret().await?.expose_secret()
             )),
         };
         if let Some(value) = bearer {
@@ -350,7 +355,10 @@ impl Graph for GraphClient {
     ) -> Result<ExchangedToken, GraphError> {
         let mut params = vec![
             ("client_id", self.app_id.as_str().to_owned()),
-            ("client_secret", self.app_secret.expose_secret().to_owned()),
+            (
+                "client_secret",
+                self.app_secret().await?.expose_secret().to_owned(),
+            ),
             ("code", code.expose_secret().to_owned()),
         ];
         if let Some(uri) = redirect_uri {
@@ -450,7 +458,10 @@ impl Graph for GraphClient {
         let params = [
             ("grant_type", "fb_exchange_token".to_owned()),
             ("client_id", self.app_id.as_str().to_owned()),
-            ("client_secret", self.app_secret.expose_secret().to_owned()),
+            (
+                "client_secret",
+                self.app_secret().await?.expose_secret().to_owned(),
+            ),
             ("set_token_expires_in_60_days", "true".to_owned()),
             ("fb_exchange_token", token.expose_secret().to_owned()),
         ];
@@ -535,7 +546,10 @@ impl Graph for GraphClient {
         // sent as every token is (header and proof).
         let params = [
             ("client_id", self.app_id.as_str().to_owned()),
-            ("client_secret", self.app_secret.expose_secret().to_owned()),
+            (
+                "client_secret",
+                self.app_secret().await?.expose_secret().to_owned(),
+            ),
             ("revoke_token", token.expose_secret().to_owned()),
         ];
         self.act(

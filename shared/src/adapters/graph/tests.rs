@@ -56,7 +56,10 @@ fn client_with(base: Url, signals: Arc<crate::fakes::MemorySignals>) -> GraphCli
         base,
         "v25.0".into(),
         AppId::parse("111").unwrap(),
-        SecretString::from("app-secret"),
+        Arc::new(crate::lazy::Lazy::ready(crate::app_secrets::AppSecrets {
+            app_secret: SecretString::from("app-secret"),
+            webhook_verify_token: SecretString::from("unused-verify-token"),
+        })),
         retry,
         Arc::new(crate::clock::SystemClock),
         signals,

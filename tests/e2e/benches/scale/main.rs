@@ -354,9 +354,7 @@ async fn ports(
     let aws = local_stack::aws::sdk_config(&stack.moto_url).await;
     // Signals counted here rather than printed.
     let signals = Arc::new(CountedSignals::default());
-    let mut ports = shared::deps::ports_at(&config, &aws, clock.clone(), signals.clone())
-        .await
-        .map_err(|e| format!("ports: {e}"))?;
+    let mut ports = shared::deps::ports_at(&config, &aws, clock.clone(), signals.clone());
     let recorder = Arc::new(Recorder::new(ports.graph.clone(), clock));
     ports.graph = recorder.clone();
     Ok((ports, recorder, signals))

@@ -3,71 +3,24 @@
 //! runs the sweep in this process.
 
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
 
-use local_stack::aws::Aws;
-use local_stack::process::{Managed, free_port};
-use local_stack::stack::{
-    APP_SECRET, APP_SECRET_ID, TABLE, WEBHOOK_VERIFY_TOKEN, log_file, start_emulator,
-    wait_for_http, workspace_root,
-};
+use local_stack::{Backends, Moto};
 use serde_json::{Value, json};
 
 pub struct Stack {
     pub moto_url: String,
     pub emulator: Emulator,
     // Stopped on drop.
-    _emulator: Managed,
-    _moto: Managed,
-}
-
-/// A 2xx answer.
-fn ok(status: u16) -> bool {
-    (200..300).contains(&status)
+    _backends: Backends,
 }
 
 impl Stack {
     pub async fn start(log_dir: &Path) -> Result<Self, String> {
-        std::fs::create_dir_all(log_dir).map_err(|e| format!("log folder: {e}"))?;
-        let root = workspace_root();
-        let python = root.join(".venv/bin/python");
-        let port = free_port();
-        let mut moto = Command::new(&python);
-        moto.arg(root.join("tests/e2e/scale/moto_fast.py"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(log_file(&log_dir.join("moto.log")))
-            .stderr(log_file(&log_dir.join("moto.log")));
-        let moto = Managed::spawn("moto_server", moto)
-            .map_err(|e| format!("start {} (run `make venv` first): {e}", python.display()))?;
-        let moto_url = format!("http://127.0.0.1:{port}");
-        wait_for_http(
-            &format!("{moto_url}/moto-api/"),
-            Duration::from_secs(60),
-            ok,
-        )
-        .await?;
-
-        let (emulator, emulator_port) = start_emulator(None, log_dir)?;
-        let emulator_url = format!("http://127.0.0.1:{emulator_port}");
-        wait_for_http(
-            &format!("{emulator_url}/_emulator/health"),
-            Duration::from_secs(30),
-            ok,
-        )
-        .await?;
-
-        let aws = Aws::new(&moto_url).await;
-        aws.create_table(TABLE).await?;
-        let app_secret =
-            json!({"app_secret": APP_SECRET, "webhook_verify_token": WEBHOOK_VERIFY_TOKEN});
-        aws.put_secret(APP_SECRET_ID, &app_secret.to_string())
-            .await?;
+        let backends = Backends::start(Moto::Fast, None, None, log_dir).await?;
         Ok(Self {
-            moto_url,
-            emulator: Emulator::new(emulator_url),
-            _emulator: emulator,
-            _moto: moto,
+            moto_url: backends.moto_url.clone(),
+            emulator: Emulator::new(backends.emulator_url.clone()),
+            _backends: backends,
         })
     }
 }

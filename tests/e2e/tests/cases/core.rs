@@ -12,7 +12,10 @@ pub async fn the_fence_holds_under_dynamodb_conditions(stack: &Stack) {
     let business = stack.new_business().await;
     stack.onboard(&business, "fence").await;
     let aws = local_stack::aws::sdk_config(&stack.moto_url).await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), TABLE.to_owned());
+    let store = DynamoStore::new(
+        shared::lazy::Lazy::ready(aws_sdk_dynamodb::Client::new(&aws)),
+        TABLE.to_owned(),
+    );
     let id = ClientBusinessId::parse(&business.id).unwrap();
     let dataset = Dataset {
         id: "424242".into(),

@@ -1,0 +1,218 @@
+//! The events each function is measured on, and what they need in place: onboarded clients
+//! (through the release oauth-callback itself), fresh sessions with their browser cookie and
+//! codes, signed webhook deliveries.
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use local_stack::Backends;
+use local_stack::stack::{APP_ID, APP_SECRET, LOGIN_CONFIG_ID};
+use serde_json::{Value, json};
+
+use crate::instance::Instance;
+
+/// An API Gateway HTTP API (payload 2.0) event, as the functions' routes receive it.
+pub fn http_event(
+    method: &str,
+    path: &str,
+    query: &str,
+    cookies: &[String],
+    body: Option<&Value>,
+) -> Vec<u8> {
+    let mut headers = json!({"host": "bench.example.test", "user-agent": "bench"});
+    if body.is_some() {
+        headers["content-type"] = json!("application/json");
+    }
+    let event = json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+        "cookies": cookies, "headers": headers,
+        "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+            "sourceIp": "127.0.0.1", "userAgent": "bench"}, "stage": "$default",
+            "requestId": "bench", "routeKey": "$default", "timeEpoch": 0,
+            "accountId": "000000000000", "apiId": "bench", "domainName": "bench.example.test"},
+        "body": body.map(|b| base64::engine::general_purpose::STANDARD.encode(b.to_string())),
+        "isBase64Encoded": true,
+    });
+    event.to_string().into_bytes()
+}
+
+/// The status of an HTTP answer, and its body and cookies.
+pub struct HttpAnswer {
+    pub status: u64,
+    pub body: String,
+    pub cookies: Vec<String>,
+}
+
+pub fn http_answer(bytes: &[u8]) -> Result<HttpAnswer, String> {
+    let answer: Value = serde_json::from_slice(bytes).map_err(|e| {
+        format!(
+            "not an HTTP answer ({e}): {}",
+            String::from_utf8_lossy(bytes)
+        )
+    })?;
+    let mut body = answer["body"].as_str().unwrap_or_default().to_owned();
+    if answer["isBase64Encoded"] == json!(true) {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&body)
+            .map_err(|e| format!("answer body: {e}"))?;
+        body = String::from_utf8_lossy(&raw).into_owned();
+    }
+    let cookies = answer["cookies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.as_str())
+        .map(|c| c.split(';').next().unwrap_or_default().to_owned())
+        .collect();
+    Ok(HttpAnswer {
+        status: answer["statusCode"].as_u64().unwrap_or_default(),
+        body,
+        cookies,
+    })
+}
+
+/// Calls on the Graph emulator's control routes.
+pub struct Emulator {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl Emulator {
+    pub fn new(backends: &Backends) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            url: backends.emulator_url.clone(),
+        }
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Result<Value, String> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| format!("{path}: {e}"))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(format!("{path}: {status} {text}"));
+        }
+        serde_json::from_str(&text).map_err(|e| format!("{path}: {e}: {text}"))
+    }
+
+    /// A new client business with two pixels of its own.
+    pub async fn new_business(&self) -> Result<String, String> {
+        let made = self
+            .post(
+                "/_emulator/businesses",
+                &json!({"owned_pixels": 2, "shared_pixels": 0, "empty_page": false}),
+            )
+            .await?;
+        made["id"].as_str().map(str::to_owned).ok_or("no id".into())
+    }
+
+    /// A code as `FB.login` hands it to the onboarding page.
+    pub async fn code(&self, business: &str) -> Result<String, String> {
+        let body = json!({"app_id": APP_ID, "config_id": LOGIN_CONFIG_ID,
+            "business_id": business, "redirect_uri": null});
+        let made = self.post("/_emulator/codes", &body).await?;
+        made["code"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or("no code".into())
+    }
+}
+
+/// Invokes an HTTP route and insists on `status`.
+pub async fn call(instance: &Instance, event: &[u8], status: u64) -> Result<HttpAnswer, String> {
+    let (bytes, _) = instance.invoke(event).await?;
+    let answer = http_answer(&bytes)?;
+    if answer.status != status {
+        return Err(format!(
+            "expected {status}, got {}: {}",
+            answer.status, answer.body
+        ));
+    }
+    Ok(answer)
+}
+
+/// A `POST /oauth/code` event ready to send: a new business's code for a new session, whose
+/// browser cookie is bound, all made through `setup` (a warm oauth-callback).
+pub async fn code_post(setup: &Instance, emulator: &Emulator) -> Result<Vec<u8>, String> {
+    let business = emulator.new_business().await?;
+    let created = call(
+        setup,
+        &http_event(
+            "POST",
+            "/onboarding/sessions",
+            "",
+            &[],
+            Some(&json!({"partner_ref": format!("bench-{business}")})),
+        ),
+        201,
+    )
+    .await?;
+    let session: Value = serde_json::from_str(&created.body).map_err(|e| e.to_string())?;
+    let state = session["state"].as_str().ok_or("no state")?.to_owned();
+    let started = call(
+        setup,
+        &http_event(
+            "GET",
+            "/onboarding/start",
+            &format!("session={state}"),
+            &[],
+            None,
+        ),
+        302,
+    )
+    .await?;
+    let code = emulator.code(&business).await?;
+    Ok(http_event(
+        "POST",
+        "/oauth/code",
+        "",
+        &started.cookies,
+        Some(&json!({"code": code, "state": state})),
+    ))
+}
+
+/// Onboards a new business through `setup`; answers its id.
+pub async fn onboard(setup: &Instance, emulator: &Emulator) -> Result<String, String> {
+    let event = code_post(setup, emulator).await?;
+    let answer = call(setup, &event, 200).await?;
+    let body: Value = serde_json::from_str(&answer.body).map_err(|e| e.to_string())?;
+    body["client_business_id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no client_business_id in {}", answer.body))
+}
+
+/// token-fetch's direct invocation for a client's token.
+pub fn token_request(client: &str, force_refresh: bool) -> Vec<u8> {
+    json!({"client_business_id": client, "force_refresh": force_refresh})
+        .to_string()
+        .into_bytes()
+}
+
+/// `GET /clients/{id}/datasets`.
+pub fn datasets_request(client: &str) -> Vec<u8> {
+    http_event("GET", &format!("/clients/{client}/datasets"), "", &[], None)
+}
+
+/// A signed delivery of a new `business_integration_update` for `client` (`n` keeps each
+/// change distinct, as Meta's are).
+pub fn webhook_delivery(client: &str, n: i64) -> Vec<u8> {
+    let body = json!({"object": "application", "entry": [{"id": APP_ID, "time": 1_700_000_000 + n,
+        "changes": [{"field": "business_integration_update",
+            "value": {"business_manager_id": client}}]}]})
+    .to_string();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(APP_SECRET.as_bytes()).expect("any key");
+    mac.update(body.as_bytes());
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let mut event: Value =
+        serde_json::from_slice(&http_event("POST", "/webhooks/meta", "", &[], None)).expect("JSON");
+    event["headers"]["content-type"] = json!("application/json");
+    event["headers"]["x-hub-signature-256"] = json!(signature);
+    event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(&body));
+    event.to_string().into_bytes()
+}
