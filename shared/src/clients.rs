@@ -98,11 +98,15 @@ pub async fn graph_failure(
     err: GraphError,
     whose: Whose,
 ) -> Error {
-    let why = format!(
-        "Graph code {} subcode {}",
-        err.code.unwrap_or_default(),
-        err.subcode.unwrap_or_default()
-    );
+    let why = if err.no_app_secret {
+        "the app secret could not be read".to_owned()
+    } else {
+        format!(
+            "Graph code {} subcode {}",
+            err.code.unwrap_or_default(),
+            err.subcode.unwrap_or_default()
+        )
+    };
     let class = err.class();
     let recorded = match (class, whose, id) {
         (GraphErrorClass::InvalidToken, Whose::Client, Some(id)) => {

@@ -49,10 +49,12 @@ impl SecretsManagerVault {
         let raw = self
             .get_string(secret_id, None, "reading the app secret")
             .await?
-            .ok_or_else(|| Error::Internal("the app secret (APP_SECRET_ID) does not exist".into()))?
+            .ok_or_else(|| {
+                Error::PartnerCredentials("the app secret (APP_SECRET_ID) does not exist".into())
+            })?
             .1;
         serde_json::from_str(raw.expose_secret()).map_err(|_| {
-            Error::Internal(
+            Error::PartnerCredentials(
                 "the app secret is not the JSON {\"app_secret\", \"webhook_verify_token\"}".into(),
             )
         })

@@ -21,6 +21,8 @@ pub struct GraphError {
     pub oauth_endpoint: bool,
     /// Meta's message, redacted and shortened.
     pub message: Option<Box<str>>,
+    /// Not sent: the app secret (APP_SECRET_ID) is missing or not its JSON.
+    pub no_app_secret: bool,
 }
 
 /// What a Graph error means for the caller.
@@ -104,6 +106,18 @@ impl GraphError {
         }
     }
 
+    /// The call could not be made because the app secret could not be read: unreachable
+    /// Secrets Manager is transient, a missing or malformed secret is the operator's to fix.
+    pub fn app_secret_unread(err: &Error) -> Self {
+        match err {
+            Error::PartnerCredentials(_) => Self {
+                no_app_secret: true,
+                ..Self::default()
+            },
+            _ => Self::network("the app secret could not be read".into()),
+        }
+    }
+
     /// An error envelope with this code, as Meta would send it (for fakes and tests).
     pub fn meta(status: u16, code: i64, subcode: Option<i64>) -> Self {
         Self {
@@ -118,6 +132,9 @@ impl GraphError {
         use GraphErrorClass::*;
         if self.network.is_some() {
             return Transient;
+        }
+        if self.no_app_secret {
+            return AppCredentials;
         }
         match (self.code, self.subcode) {
             (Some(190 | 102), _) => InvalidToken,
@@ -159,6 +176,10 @@ impl GraphError {
                     "Meta reports the partner system user token invalid (code {code}): the operator must replace it"
                 ))
             }
+            GraphErrorClass::AppCredentials if self.no_app_secret => Error::PartnerCredentials(
+                "the app secret (APP_SECRET_ID) is missing or not its JSON: the operator must put it in"
+                    .into(),
+            ),
             GraphErrorClass::InvalidToken | GraphErrorClass::AppCredentials => {
                 Error::PartnerCredentials(format!(
                     "Meta refused the app credentials (code {code}): check META_APP_ID and the app secret"

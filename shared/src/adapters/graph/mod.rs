@@ -142,15 +142,13 @@ impl GraphClient {
         }
     }
 
-    /// The app secret, or a network-like failure a caller may retry (the cause is logged).
+    /// The app secret; when it cannot be read, no call is made (the cause is logged).
     async fn app_secret(&self) -> Result<&SecretString, GraphError> {
         match self.app.get().await {
             Ok(app) => Ok(&app.app_secret),
             Err(err) => {
                 tracing::error!(error = %err, "the app secret could not be read");
-                Err(GraphError::network(
-                    "the app secret could not be read".into(),
-                ))
+                Err(GraphError::app_secret_unread(&err))
             }
         }
     }

@@ -47,6 +47,18 @@ fn client(base: Url) -> GraphClient {
 }
 
 fn client_with(base: Url, signals: Arc<crate::fakes::MemorySignals>) -> GraphClient {
+    let app = crate::lazy::Lazy::ready(crate::app_secrets::AppSecrets {
+        app_secret: SecretString::from("app-secret"),
+        webhook_verify_token: SecretString::from("unused-verify-token"),
+    });
+    client_over(base, signals, app)
+}
+
+fn client_over(
+    base: Url,
+    signals: Arc<crate::fakes::MemorySignals>,
+    app: crate::lazy::Lazy<crate::app_secrets::AppSecrets>,
+) -> GraphClient {
     let retry = RetryPolicy {
         max_attempts: 3,
         base_delay: Duration::from_millis(1),
@@ -56,10 +68,7 @@ fn client_with(base: Url, signals: Arc<crate::fakes::MemorySignals>) -> GraphCli
         base,
         "v25.0".into(),
         AppId::parse("111").unwrap(),
-        Arc::new(crate::lazy::Lazy::ready(crate::app_secrets::AppSecrets {
-            app_secret: SecretString::from("app-secret"),
-            webhook_verify_token: SecretString::from("unused-verify-token"),
-        })),
+        Arc::new(app),
         retry,
         Arc::new(crate::clock::SystemClock),
         signals,
@@ -134,6 +143,31 @@ async fn follows_next_through_empty_pages_with_fresh_credentials() {
         assert_eq!(headers["authorization"], "Bearer user-token");
     }
     assert!(seen[2].0.query().unwrap().contains("after=b"));
+}
+
+#[tokio::test]
+async fn without_the_app_secret_no_call_is_made_and_the_operator_is_told() {
+    use crate::error::Error;
+    let script = Script::default();
+    let base = serve(script.clone()).await;
+    let missing = crate::lazy::Lazy::new(|| async {
+        Err(Error::PartnerCredentials("the app secret does not exist".into()))
+    });
+    let graph = client_over(base.clone(), Arc::default(), missing);
+    let token = SecretString::from("t");
+    let err = graph.me(&token).await.unwrap_err();
+    assert_eq!(err.class(), crate::model::GraphErrorClass::AppCredentials);
+    assert!(matches!(
+        err.into_error(crate::model::Whose::Client),
+        Error::PartnerCredentials(_)
+    ));
+    let unreachable = crate::lazy::Lazy::new(|| async {
+        Err(Error::StorageUnavailable("reading the app secret".into()))
+    });
+    let graph = client_over(base, Arc::default(), unreachable);
+    let err = graph.me(&token).await.unwrap_err();
+    assert_eq!(err.class(), crate::model::GraphErrorClass::Transient);
+    assert!(script.seen.lock().unwrap().is_empty(), "nothing was sent");
 }
 
 #[tokio::test]

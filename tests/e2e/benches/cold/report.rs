@@ -136,7 +136,8 @@ pub struct Measured {
     first: BTreeMap<(Layout, Role), Vec<Duration>>,
     warm: BTreeMap<(Role, Workload), Sample>,
     rss_kib: BTreeMap<Role, u64>,
-    instructions: BTreeMap<(Layout, Role), u64>,
+    /// Every count of each init under callgrind (they should agree to within a few hundred).
+    instructions: BTreeMap<(Layout, Role), Vec<u64>>,
     zipped: BTreeMap<Role, u64>,
     own: BTreeMap<Workload, Duration>,
 }
@@ -168,7 +169,26 @@ impl Measured {
     }
 
     pub fn instructions(&mut self, layout: Layout, role: Role, count: u64) {
-        self.instructions.insert((layout, role), count);
+        self.instructions
+            .entry((layout, role))
+            .or_default()
+            .push(count);
+    }
+
+    /// The fewest instructions of an init's runs.
+    fn instruction_count(&self, layout: Layout, role: Role) -> Option<u64> {
+        self.instructions.get(&(layout, role))?.iter().min().copied()
+    }
+
+    /// The largest difference between two runs of one init, relative to its count.
+    fn instruction_spread(&self) -> f64 {
+        self.instructions
+            .values()
+            .filter_map(|runs| {
+                let (min, max) = (runs.iter().min()?, runs.iter().max()?);
+                Some((max - min) as f64 / *min as f64)
+            })
+            .fold(0.0, f64::max)
     }
 
     /// The zipped arm64 bootstraps `cargo lambda build --arm64 --output-format zip` left.
@@ -216,8 +236,8 @@ impl Measured {
     }
 
     fn instruction_ratio(&self, layout: Layout, role: Role) -> Option<f64> {
-        let floor = *self.instructions.get(&(layout, Role::Floor))?;
-        Some(*self.instructions.get(&(layout, role))? as f64 / floor as f64)
+        let floor = self.instruction_count(layout, Role::Floor)?;
+        Some(self.instruction_count(layout, role)? as f64 / floor as f64)
     }
 
     /// Python's token-fetch init over ours.
@@ -319,8 +339,7 @@ pub fn render(m: &Measured) -> String {
             let init = Sample::new(m.init.get(&(layout, role)).cloned().unwrap_or_default());
             let first = Sample::new(m.first.get(&(layout, role)).cloned().unwrap_or_default());
             let instructions = m
-                .instructions
-                .get(&(layout, role))
+                .instruction_count(layout, role)
                 .map(|n| format!("{n}"))
                 .unwrap_or_else(|| "-".into());
             let _ = writeln!(
@@ -342,6 +361,13 @@ pub fn render(m: &Measured) -> String {
             ratio(m.python_ratio(layout))
         );
     }
+    let _ = writeln!(
+        out,
+        "Instructions: `valgrind --tool=callgrind`, process start to the first request for an \
+         event, the fewest of {} runs; runs of one init differed by at most {:.3}%.\n",
+        m.instructions.values().map(Vec::len).max().unwrap_or(0),
+        m.instruction_spread() * 100.0
+    );
     let _ = writeln!(
         out,
         "## Warm requests ({} each, after 10 to warm up)\n",
