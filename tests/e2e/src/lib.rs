@@ -2,6 +2,7 @@
 
 pub mod browser;
 pub mod client;
+pub mod emulator;
 pub mod stack;
 
 pub use local_stack::{StackOptions, aws, proxy};

@@ -151,7 +151,9 @@ async fn without_the_app_secret_no_call_is_made_and_the_operator_is_told() {
     let script = Script::default();
     let base = serve(script.clone()).await;
     let missing = crate::lazy::Lazy::new(|| async {
-        Err(Error::PartnerCredentials("the app secret does not exist".into()))
+        Err(Error::PartnerCredentials(
+            "the app secret does not exist".into(),
+        ))
     });
     let graph = client_over(base.clone(), Arc::default(), missing);
     let token = SecretString::from("t");

@@ -18,10 +18,10 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use e2e::emulator::Emulator;
 use instance::{Instance, Launch};
 use report::{Layout, Measured, Role};
 use stats::Sample;
-use workloads::Emulator;
 
 /// What the environment can change (the defaults are the minimums and more).
 struct Options {
@@ -197,7 +197,7 @@ async fn run(options: &Options) -> Result<Measured, String> {
     let log = log_dir.join("functions.log");
     let oauth = &launches[1].1;
     let setup = Instance::start(oauth, &log).await?;
-    let emulator = Emulator::new(&backends);
+    let emulator = Emulator::new(backends.emulator_url.clone());
     let client = workloads::onboard(&setup, &emulator).await?;
     let world = World {
         emulator,

@@ -177,7 +177,11 @@ impl Measured {
 
     /// The fewest instructions of an init's runs.
     fn instruction_count(&self, layout: Layout, role: Role) -> Option<u64> {
-        self.instructions.get(&(layout, role))?.iter().min().copied()
+        self.instructions
+            .get(&(layout, role))?
+            .iter()
+            .min()
+            .copied()
     }
 
     /// The largest difference between two runs of one init, relative to its count.

@@ -3,8 +3,8 @@
 //! codes, signed webhook deliveries.
 
 use base64::Engine;
+use e2e::emulator::Emulator;
 use hmac::{Hmac, Mac};
-use local_stack::Backends;
 use local_stack::stack::{APP_ID, APP_SECRET, LOGIN_CONFIG_ID};
 use serde_json::{Value, json};
 
@@ -70,57 +70,22 @@ pub fn http_answer(bytes: &[u8]) -> Result<HttpAnswer, String> {
     })
 }
 
-/// Calls on the Graph emulator's control routes.
-pub struct Emulator {
-    http: reqwest::Client,
-    url: String,
+/// A new client business with two pixels of its own.
+pub async fn new_business(emulator: &Emulator) -> Result<String, String> {
+    let spec = json!({"owned_pixels": 2, "shared_pixels": 0, "empty_page": false});
+    let made = emulator.post("/_emulator/businesses", spec).await?;
+    made["id"].as_str().map(str::to_owned).ok_or("no id".into())
 }
 
-impl Emulator {
-    pub fn new(backends: &Backends) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            url: backends.emulator_url.clone(),
-        }
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> Result<Value, String> {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| format!("{path}: {e}"))?;
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        if !status.is_success() {
-            return Err(format!("{path}: {status} {text}"));
-        }
-        serde_json::from_str(&text).map_err(|e| format!("{path}: {e}: {text}"))
-    }
-
-    /// A new client business with two pixels of its own.
-    pub async fn new_business(&self) -> Result<String, String> {
-        let made = self
-            .post(
-                "/_emulator/businesses",
-                &json!({"owned_pixels": 2, "shared_pixels": 0, "empty_page": false}),
-            )
-            .await?;
-        made["id"].as_str().map(str::to_owned).ok_or("no id".into())
-    }
-
-    /// A code as `FB.login` hands it to the onboarding page.
-    pub async fn code(&self, business: &str) -> Result<String, String> {
-        let body = json!({"app_id": APP_ID, "config_id": LOGIN_CONFIG_ID,
-            "business_id": business, "redirect_uri": null});
-        let made = self.post("/_emulator/codes", &body).await?;
-        made["code"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or("no code".into())
-    }
+/// A code as `FB.login` hands it to the onboarding page.
+pub async fn code(emulator: &Emulator, business: &str) -> Result<String, String> {
+    let body = json!({"app_id": APP_ID, "config_id": LOGIN_CONFIG_ID,
+        "business_id": business, "redirect_uri": null});
+    let made = emulator.post("/_emulator/codes", body).await?;
+    made["code"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or("no code".into())
 }
 
 /// Invokes an HTTP route and insists on `status`.
@@ -139,7 +104,7 @@ pub async fn call(instance: &Instance, event: &[u8], status: u64) -> Result<Http
 /// A `POST /oauth/code` event ready to send: a new business's code for a new session, whose
 /// browser cookie is bound, all made through `setup` (a warm oauth-callback).
 pub async fn code_post(setup: &Instance, emulator: &Emulator) -> Result<Vec<u8>, String> {
-    let business = emulator.new_business().await?;
+    let business = new_business(emulator).await?;
     let created = call(
         setup,
         &http_event(
@@ -166,7 +131,7 @@ pub async fn code_post(setup: &Instance, emulator: &Emulator) -> Result<Vec<u8>,
         302,
     )
     .await?;
-    let code = emulator.code(&business).await?;
+    let code = code(emulator, &business).await?;
     Ok(http_event(
         "POST",
         "/oauth/code",
