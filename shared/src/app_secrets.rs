@@ -1,4 +1,5 @@
-//! The app's own credentials, kept in one Secrets Manager secret and read once per cold start.
+//! The app's own credentials, kept in one Secrets Manager secret and read on the first request
+//! that needs them (`Settings::app`).
 //! The partner's system user token is not here: it has its own secret.
 
 use secrecy::SecretString;

@@ -98,15 +98,15 @@ pub async fn graph_failure(
     err: GraphError,
     whose: Whose,
 ) -> Error {
-    let why = if err.no_app_secret {
-        "the app secret could not be read".to_owned()
-    } else {
-        format!(
-            "Graph code {} subcode {}",
-            err.code.unwrap_or_default(),
-            err.subcode.unwrap_or_default()
-        )
-    };
+    // Not Meta's answer: no call was made. Reading the app secret signalled it already.
+    if err.no_app_secret {
+        return err.into_error(whose);
+    }
+    let why = format!(
+        "Graph code {} subcode {}",
+        err.code.unwrap_or_default(),
+        err.subcode.unwrap_or_default()
+    );
     let class = err.class();
     let recorded = match (class, whose, id) {
         (GraphErrorClass::InvalidToken, Whose::Client, Some(id)) => {

@@ -14,8 +14,9 @@ use crate::adapters::secret_cache::CachedVault;
 use crate::adapters::secrets_manager::SecretsManagerVault;
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::lazy::Lazy;
+use crate::model::Signal;
 use crate::ports::{Clock, Ports, Signals};
 use crate::settings::Settings;
 
@@ -28,11 +29,27 @@ pub fn from_env() -> Result<(Config, Ports)> {
     Ok((config, ports))
 }
 
+/// With provisioned concurrency, init runs ahead of any request: there, make what the first
+/// request would (the AWS configuration, the HTTP client, the app secret) so no caller waits
+/// for it. A failure is only logged; the first request that needs the secret tries again.
+pub async fn prepare_if_provisioned(ports: &Ports) {
+    let kind = std::env::var("AWS_LAMBDA_INITIALIZATION_TYPE").ok();
+    prepare(ports, kind.as_deref()).await;
+}
+
+async fn prepare(ports: &Ports, initialization_type: Option<&str>) {
+    if initialization_type == Some("provisioned-concurrency")
+        && let Err(err) = ports.settings.app().await
+    {
+        tracing::warn!(error = %err, "preparing the instance: the app secret was not read");
+    }
+}
+
 /// The AWS SDK configuration from the environment (region, credentials, endpoint).
 async fn load_aws() -> SdkConfig {
-    // Fail within seconds when AWS is unreachable, so callers get a 503 and not a hang.
+    // Fail within seconds when AWS is unreachable, so callers get a 503 and not a hang. (The
+    // connect timeout is the HTTP client's own: `adapters::http`.)
     let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
         .operation_attempt_timeout(Duration::from_secs(4))
         .operation_timeout(Duration::from_secs(10))
         .build();
@@ -43,13 +60,8 @@ async fn load_aws() -> SdkConfig {
         .await
 }
 
-/// The ports over the real adapters for a configuration and an AWS SDK configuration.
-pub fn ports(config: &Config, aws: &SdkConfig) -> Ports {
-    let signals = Arc::new(EmfSignals::new(config.secret_prefix.clone()));
-    ports_at(config, aws, Arc::new(SystemClock), signals)
-}
-
-/// [`ports`] on another clock and signal sink (simulated and counted, in the scale benchmark).
+/// The ports over the real adapters for an AWS SDK configuration there is already, on a clock
+/// and signal sink of the caller's (simulated and counted, in the scale benchmark).
 pub fn ports_at(
     config: &Config,
     aws: &SdkConfig,
@@ -74,10 +86,18 @@ fn ports_over(
     };
     let vault = SecretsManagerVault::new(Arc::new(secrets), config.secrets_kms_key_id.clone());
     let app = {
-        let (vault, id) = (vault.clone(), config.app_secret_id.clone());
+        let (vault, id, signals) = (vault.clone(), config.app_secret_id.clone(), signals.clone());
         Arc::new(Lazy::new(move || {
-            let (vault, id) = (vault.clone(), id.clone());
-            async move { vault.app_secrets(&id).await }
+            let (vault, id, signals) = (vault.clone(), id.clone(), signals.clone());
+            async move {
+                let read = vault.app_secrets(&id).await;
+                if let Err(err @ Error::PartnerCredentials(_)) = &read {
+                    // The partner-credentials alarm tells the operator; each request retries.
+                    signals.emit(Signal::PartnerTokenInvalid);
+                    tracing::error!(error = %err, "the app secret cannot be used");
+                }
+                read
+            }
         }))
     };
     let graph = GraphClient::new(
@@ -100,5 +120,33 @@ fn ports_over(
         clock,
         signals,
         settings: Arc::new(Settings::new(config, app)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fakes::Fakes;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn only_a_provisioned_instance_reads_the_app_secret_at_init() {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let counted = reads.clone();
+        let app = Lazy::new(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { Err(Error::PartnerCredentials("not there".into())) }
+        });
+        let ports = Fakes::new().ports_with(Settings::for_tests().with_app(app));
+        for kind in [None, Some("on-demand"), Some("snap-start")] {
+            prepare(&ports, kind).await;
+        }
+        assert_eq!(reads.load(Ordering::SeqCst), 0);
+        prepare(&ports, Some("provisioned-concurrency")).await;
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            1,
+            "tried, and a failure only logged"
+        );
     }
 }

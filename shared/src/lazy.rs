@@ -82,6 +82,30 @@ mod tests {
         );
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_first_calls_on_threads_make_it_once() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let lazy = Arc::new(Lazy::new(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async {
+                // Long enough that every caller arrives while it is being made.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                Ok(42)
+            }
+        }));
+        let callers: Vec<_> = (0..8)
+            .map(|_| {
+                let lazy = lazy.clone();
+                tokio::spawn(async move { *lazy.get().await.unwrap() })
+            })
+            .collect();
+        for caller in callers {
+            assert_eq!(caller.await.unwrap(), 42);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
     #[tokio::test]
     async fn a_ready_value_is_served_as_is() {
         assert_eq!(*Lazy::ready(7).get().await.unwrap(), 7);

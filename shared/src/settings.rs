@@ -96,6 +96,15 @@ impl Settings {
         }
     }
 
+    /// These settings over another app secret source (one that fails, in tests).
+    #[cfg(any(test, feature = "fakes"))]
+    pub fn with_app(self, app: Lazy<AppSecrets>) -> Self {
+        Self {
+            app: Arc::new(app),
+            ..self
+        }
+    }
+
     /// Settings for unit tests: obviously fake values.
     #[cfg(any(test, feature = "fakes"))]
     pub fn for_tests() -> Self {

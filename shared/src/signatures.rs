@@ -48,15 +48,32 @@ pub fn verify_hub_signature(
     body: &[u8],
     header: Option<&str>,
 ) -> Result<(), Error> {
-    let refused =
-        || Error::Unauthorized("the webhook signature is missing or does not match".into());
-    let hex_digest = header
-        .and_then(|h| h.trim().strip_prefix("sha256="))
-        .ok_or_else(refused)?;
-    let expected = hex::decode(hex_digest).map_err(|_| refused())?;
+    let expected = hub_signature_digest(header)?;
     hmac_sha256(app_secret.expose_secret().as_bytes(), body)
         .verify_slice(&expected)
-        .map_err(|_| refused())
+        .map_err(|_| signature_refused())
+}
+
+/// The digest an `X-Hub-Signature-256` header carries; what is not one is refused before any
+/// secret is read.
+pub fn hub_signature_digest(header: Option<&str>) -> Result<Vec<u8>, Error> {
+    header
+        .and_then(|h| h.trim().strip_prefix("sha256="))
+        .and_then(|hex_digest| hex::decode(hex_digest).ok())
+        .filter(|digest| digest.len() == 32)
+        .ok_or_else(signature_refused)
+}
+
+fn signature_refused() -> Error {
+    Error::Unauthorized("the webhook signature is missing or does not match".into())
+}
+
+/// The `X-Hub-Signature-256` value Meta sends with `body` (for tests and benchmarks).
+pub fn hub_signature(app_secret: &str, body: &[u8]) -> String {
+    let digest = hmac_sha256(app_secret.as_bytes(), body)
+        .finalize()
+        .into_bytes();
+    format!("sha256={}", hex::encode(digest))
 }
 
 /// The payload of a verified `signed_request`.

@@ -7,6 +7,7 @@ mod pages;
 async fn main() -> Result<(), lambda_http::Error> {
     shared::logging::init();
     let (config, ports) = shared::deps::from_env()?;
+    shared::deps::prepare_if_provisioned(&ports).await;
     let onboarding = config.onboarding()?;
     // Lives as long as the process: every invocation borrows it.
     let app: &'static handler::App = Box::leak(Box::new(handler::App {

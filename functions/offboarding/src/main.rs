@@ -7,6 +7,7 @@ mod pages;
 async fn main() -> Result<(), lambda_http::Error> {
     shared::logging::init();
     let (config, ports) = shared::deps::from_env()?;
+    shared::deps::prepare_if_provisioned(&ports).await;
     // Refuse at cold start rather than at the first data-deletion request.
     config.deletion_status_base()?;
     // Lives as long as the process: every invocation borrows it.

@@ -49,7 +49,8 @@ fn tls_config() -> rustls::ClientConfig {
 }
 
 /// The AWS SDK's HTTP client: requests go through [`client`]. The SDK's own timeouts (attempt
-/// and operation) and retries wrap each call as usual.
+/// and operation) and retries wrap each call as usual; its connect timeout setting does not
+/// apply, [`CONNECT_TIMEOUT`] does.
 pub fn aws_http_client() -> SharedHttpClient {
     http_client_fn(|_settings, _components| SharedHttpConnector::new(SdkConnector))
 }
@@ -91,15 +92,21 @@ async fn send(request: HttpRequest) -> Result<HttpResponse, ConnectorError> {
     HttpResponse::try_from(response).map_err(|e| ConnectorError::other(e.into(), None))
 }
 
-/// How the SDK should take a failed request: a timeout or I/O failure is retried.
+/// How the SDK should take a failed request: a timeout or a failed connection, request or
+/// body is retried; a request that could not be built, or anything else, is not.
 fn connector_error(err: reqwest::Error) -> ConnectorError {
+    let (timeout, io, built) = (
+        err.is_timeout(),
+        err.is_connect() || err.is_request() || err.is_body(),
+        !err.is_builder(),
+    );
     // `without_url` keeps the query string out of errors and logs.
-    let timeout = err.is_timeout();
     let err = err.without_url();
-    if timeout {
-        ConnectorError::timeout(err.into())
-    } else {
-        ConnectorError::io(err.into())
+    match (timeout, io, built) {
+        (true, _, _) => ConnectorError::timeout(err.into()),
+        (_, true, _) => ConnectorError::io(err.into()),
+        (_, _, false) => ConnectorError::user(err.into()),
+        _ => ConnectorError::other(err.into(), None),
     }
 }
 

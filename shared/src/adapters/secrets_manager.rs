@@ -48,7 +48,11 @@ impl SecretsManagerVault {
     pub async fn app_secrets(&self, secret_id: &str) -> Result<AppSecrets> {
         let raw = self
             .get_string(secret_id, None, "reading the app secret")
-            .await?
+            .await
+            .map_err(|err| match err {
+                Error::Internal(why) => Error::PartnerCredentials(why),
+                other => other,
+            })?
             .ok_or_else(|| {
                 Error::PartnerCredentials("the app secret (APP_SECRET_ID) does not exist".into())
             })?
@@ -162,6 +166,18 @@ impl SecretsManagerVault {
                     && err.message().is_some_and(|m| m.contains("deleted")) =>
             {
                 Ok(None)
+            }
+            // The role or the key policy does not allow it: the operator's to fix, not a retry.
+            Err(err)
+                if matches!(
+                    err.code(),
+                    Some("AccessDeniedException" | "DecryptionFailure")
+                ) =>
+            {
+                Err(Error::Internal(format!(
+                    "{context}: not allowed ({}): check the function's role and the KMS key policy",
+                    err.code().unwrap_or_default()
+                )))
             }
             Err(err) => Err(Error::storage(context, err.into_service_error())),
         }

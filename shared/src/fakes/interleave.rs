@@ -18,8 +18,8 @@ struct State {
     counted: usize,
     /// What the paused call was, for messages.
     paused_at: Option<String>,
-    /// Every call that passed, in order.
-    passed: Vec<String>,
+    /// Every call that passed since `record_calls`, in order (`None`: not recording).
+    passed: Option<Vec<String>>,
 }
 
 impl Interleaver {
@@ -27,7 +27,9 @@ impl Interleaver {
     pub async fn checkpoint(&self, what: &str) {
         let pause = {
             let mut state = self.state.lock().expect("interleaver lock");
-            state.passed.push(what.to_owned());
+            if let Some(passed) = &mut state.passed {
+                passed.push(what.to_owned());
+            }
             match state.armed_at {
                 Some(at) => {
                     state.counted += 1;
@@ -47,9 +49,19 @@ impl Interleaver {
         }
     }
 
-    /// The calls that passed since the last time this was asked, in order.
+    /// From now on, note every call that passes (see `take_calls`).
+    pub fn record_calls(&self) {
+        self.state.lock().expect("interleaver lock").passed = Some(Vec::new());
+    }
+
+    /// The calls that passed since `record_calls` or the last `take_calls`, in order.
     pub fn take_calls(&self) -> Vec<String> {
-        std::mem::take(&mut self.state.lock().expect("interleaver lock").passed)
+        let mut state = self.state.lock().expect("interleaver lock");
+        state
+            .passed
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Runs `flow` until just before its `at`th call, then runs `between` to the end, then lets

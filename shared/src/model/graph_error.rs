@@ -5,6 +5,9 @@ use serde::Deserialize;
 
 use crate::error::{CodeProblem, Error};
 
+/// Why a call was not sent when Secrets Manager could not give the app secret.
+const APP_SECRET_UNREAD: &str = "the app secret could not be read";
+
 /// A failed Graph call. Meta's free text is kept only with anything token-like removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GraphError {
@@ -114,7 +117,7 @@ impl GraphError {
                 no_app_secret: true,
                 ..Self::default()
             },
-            _ => Self::network("the app secret could not be read".into()),
+            _ => Self::network(APP_SECRET_UNREAD.into()),
         }
     }
 
@@ -194,6 +197,10 @@ impl GraphError {
                 message: self.message_or_none(),
             },
             GraphErrorClass::Transient => Error::UpstreamUnavailable(match &self.network {
+                Some(why) if why.as_ref() == APP_SECRET_UNREAD => {
+                    "the app secret could not be read from Secrets Manager; no Graph call was made"
+                        .into()
+                }
                 Some(_) => "Meta's Graph API could not be reached".into(),
                 None => format!(
                     "Meta's Graph API failed (HTTP {}, code {code})",

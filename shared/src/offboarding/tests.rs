@@ -10,14 +10,9 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 fn signed(body: &serde_json::Value) -> (Vec<u8>, String) {
-    use hmac::{Hmac, Mac};
     let raw = body.to_string().into_bytes();
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(TEST_APP_SECRET.as_bytes()).unwrap();
-    mac.update(&raw);
-    (
-        raw,
-        format!("sha256={}", hex::encode(mac.finalize().into_bytes())),
-    )
+    let signature = crate::signatures::hub_signature(TEST_APP_SECRET, &raw);
+    (raw, signature)
 }
 
 /// A `signed_request` as Meta sends it for `user`.
@@ -415,5 +410,51 @@ async fn offboarding_one_dataset_revokes_its_tokens_and_keeps_the_client() {
         fakes.vault.names().len(),
         2,
         "the client's own and the other token's"
+    );
+}
+
+#[tokio::test]
+async fn without_a_usable_app_secret_deliveries_are_refused_and_unsigned_ones_read_nothing() {
+    use crate::error::Error;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let reads = Arc::new(AtomicUsize::new(0));
+    let counted = reads.clone();
+    let missing = crate::lazy::Lazy::new(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async {
+            Err(Error::PartnerCredentials(
+                "the app secret does not exist".into(),
+            ))
+        }
+    });
+    let fakes = Fakes::new();
+    let ports = fakes.ports_with(crate::settings::Settings::for_tests().with_app(missing));
+    let (body, signature) = signed(&json!({"object": "application", "entry": []}));
+    for unsigned in [
+        None,
+        Some("sha1=00"),
+        Some("sha256=zz"),
+        Some("sha256=00ff"),
+    ] {
+        let refused = handle_delivery(&ports, &body, unsigned, Recovery::Allowed).await;
+        assert!(
+            matches!(refused, Err(Error::Unauthorized(_))),
+            "{unsigned:?}"
+        );
+    }
+    assert_eq!(
+        reads.load(Ordering::SeqCst),
+        0,
+        "no secret read for an unsigned delivery"
+    );
+    let refused = handle_delivery(&ports, &body, Some(&signature), Recovery::Allowed).await;
+    assert!(matches!(refused, Err(Error::PartnerCredentials(_))));
+    let handshake = verify_subscription(&ports, Some("subscribe"), Some("x"), Some("1")).await;
+    assert!(matches!(handshake, Err(Error::PartnerCredentials(_))));
+    assert_eq!(
+        reads.load(Ordering::SeqCst),
+        2,
+        "each request tries the secret again"
     );
 }

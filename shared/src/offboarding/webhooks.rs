@@ -17,7 +17,7 @@ use crate::model::{
     WebhookChange, Whose,
 };
 use crate::ports::Ports;
-use crate::signatures::verify_hub_signature;
+use crate::signatures::{hub_signature_digest, verify_hub_signature};
 use crate::tokens::{self, Recovery};
 
 const CHANGE_TTL_SECS: i64 = 7 * 24 * 3600;
@@ -156,6 +156,8 @@ pub async fn handle_delivery(
     signature: Option<&str>,
     recovery: Recovery,
 ) -> Result<DeliveryOutcome> {
+    // A request without a well-formed signature costs no Secrets Manager read.
+    hub_signature_digest(signature)?;
     verify_hub_signature(&ports.settings.app().await?.app_secret, body, signature)?;
     let now = ports.clock.now();
     let mut outcome = DeliveryOutcome::default();

@@ -381,7 +381,7 @@ async fn a_warm_token_fetch_is_one_store_read_and_nothing_else() {
     let ports = fakes.cached_ports();
     let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
     client_token(&ports, &id, false).await.unwrap();
-    fakes.interleaver.take_calls();
+    fakes.interleaver.record_calls();
     let graph_calls = fakes.graph.calls().len();
     client_token(&ports, &id, false).await.unwrap();
     assert_eq!(fakes.interleaver.take_calls(), ["store.client"]);

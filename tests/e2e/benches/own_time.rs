@@ -4,9 +4,7 @@
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt;
-use hmac::{Hmac, Mac};
 use secrecy::SecretString;
-use sha2::Sha256;
 
 use shared::fakes::scenario::{BROWSER, onboard, session_and_code};
 use shared::fakes::{Fakes, T0};
@@ -33,10 +31,7 @@ fn update_delivery(ports: &Ports, id: &ClientBusinessId, time: i64) -> (Vec<u8>,
     }]})
     .to_string()
     .into_bytes();
-    let key = shared::settings::TEST_APP_SECRET.as_bytes();
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
-    mac.update(&body);
-    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let signature = shared::signatures::hub_signature(shared::settings::TEST_APP_SECRET, &body);
     (body, signature)
 }
 

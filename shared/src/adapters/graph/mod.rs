@@ -243,6 +243,11 @@ impl GraphClient {
         auth: Auth<'_>,
         carry: Carry,
     ) -> Result<T, GraphError> {
+        // Read once, before any attempt: a secret that cannot be read is not a Graph failure
+        // to retry (Secrets Manager's own client has retried it already).
+        if !matches!(auth, Auth::None) {
+            self.app_secret().await?;
+        }
         let mut attempt = 0;
         loop {
             match self

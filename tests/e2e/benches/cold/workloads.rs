@@ -4,7 +4,6 @@
 
 use base64::Engine;
 use e2e::emulator::Emulator;
-use hmac::{Hmac, Mac};
 use local_stack::stack::{APP_ID, APP_SECRET, LOGIN_CONFIG_ID};
 use serde_json::{Value, json};
 
@@ -171,9 +170,7 @@ pub fn webhook_delivery(client: &str, n: i64) -> Vec<u8> {
         "changes": [{"field": "business_integration_update",
             "value": {"business_manager_id": client}}]}]})
     .to_string();
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(APP_SECRET.as_bytes()).expect("any key");
-    mac.update(body.as_bytes());
-    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let signature = shared::signatures::hub_signature(APP_SECRET, body.as_bytes());
     let mut event: Value =
         serde_json::from_slice(&http_event("POST", "/webhooks/meta", "", &[], None)).expect("JSON");
     event["headers"]["content-type"] = json!("application/json");
