@@ -128,7 +128,9 @@ fn signed_request(req: &Request) -> Result<String> {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !content_type.starts_with("application/x-www-form-urlencoded") {
+    // The media type itself, before any parameter: a longer name is another type.
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
         return Err(Error::UnsupportedMediaType(
             "send the callback as application/x-www-form-urlencoded".into(),
         ));
@@ -147,4 +149,39 @@ fn signed_request(req: &Request) -> Result<String> {
         return Err(Error::Unauthorized("signed_request is malformed".into()));
     }
     Ok(value.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(content_type: &str) -> Request {
+        lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/meta/deauthorize")
+            .header(CONTENT_TYPE, content_type)
+            .body(Body::Text("signed_request=a.b".into()))
+            .unwrap()
+    }
+
+    #[test]
+    fn callbacks_take_only_form_encoded_bodies() {
+        for ok in [
+            "application/x-www-form-urlencoded",
+            "application/x-www-form-urlencoded; charset=UTF-8",
+            "Application/X-WWW-Form-Urlencoded",
+        ] {
+            assert_eq!(signed_request(&form(ok)).unwrap(), "a.b", "{ok}");
+        }
+        for wrong in [
+            "application/x-www-form-urlencodedx",
+            "application/x-www-form-urlencoded-json",
+            "application/json",
+            "text/plain",
+            "",
+        ] {
+            let err = signed_request(&form(wrong)).unwrap_err();
+            assert!(matches!(err, Error::UnsupportedMediaType(_)), "{wrong}");
+        }
+    }
 }

@@ -2,9 +2,10 @@
 //! Any payload, even empty or not JSON, reaches the handler and gets one of DESIGN's types.
 
 use lambda_http::lambda_runtime::Diagnostic;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use std::fmt;
 
 use crate::error::{Error, Result};
 
@@ -23,11 +24,20 @@ impl From<Error> for Diagnostic {
 pub enum Payload {
     Json(Value),
     NotJson,
+    /// An object names a field twice: which one would count is a guess, so none does.
+    RepeatedField,
 }
 
 impl<'de> Deserialize<'de> for Payload {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Value::deserialize(deserializer).map_or(Payload::NotJson, Payload::Json))
+        Ok(match Strict::deserialize(deserializer) {
+            Ok(Strict {
+                value,
+                repeated: false,
+            }) => Payload::Json(value),
+            Ok(_) => Payload::RepeatedField,
+            Err(_) => Payload::NotJson,
+        })
     }
 }
 
@@ -38,7 +48,95 @@ impl Payload {
             Self::NotJson => Err(Error::InvalidRequest(
                 "the invocation payload must be a JSON object".into(),
             )),
+            Self::RepeatedField => Err(Error::InvalidRequest(
+                "the invocation payload names a field twice".into(),
+            )),
         }
+    }
+}
+
+/// A JSON value, and whether one of its objects repeated a key (serde_json's `Value` keeps
+/// the last one silently).
+struct Strict {
+    value: Value,
+    repeated: bool,
+}
+
+impl Strict {
+    fn plain(value: Value) -> Self {
+        Self {
+            value,
+            repeated: false,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Strict;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Strict, E> {
+        Ok(Strict::plain(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Strict, E> {
+        Ok(Strict::plain(Value::from(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Strict, E> {
+        Ok(Strict::plain(Value::from(v)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Strict, E> {
+        // As serde_json's own `Value`: a float JSON cannot hold is null.
+        Ok(Strict::plain(
+            serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+        ))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Strict, E> {
+        Ok(Strict::plain(Value::String(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Strict, E> {
+        Ok(Strict::plain(Value::String(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Strict, E> {
+        Ok(Strict::plain(Value::Null))
+    }
+    fn visit_none<E>(self) -> Result<Strict, E> {
+        Ok(Strict::plain(Value::Null))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Strict, D::Error> {
+        Strict::deserialize(deserializer)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Strict, A::Error> {
+        let (mut items, mut repeated) = (Vec::new(), false);
+        while let Some(item) = seq.next_element::<Strict>()? {
+            repeated |= item.repeated;
+            items.push(item.value);
+        }
+        Ok(Strict {
+            value: Value::Array(items),
+            repeated,
+        })
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Strict, A::Error> {
+        let (mut object, mut repeated) = (serde_json::Map::new(), false);
+        while let Some(key) = map.next_key::<String>()? {
+            let item: Strict = map.next_value()?;
+            repeated |= item.repeated || object.contains_key(&key);
+            object.insert(key, item.value);
+        }
+        Ok(Strict {
+            value: Value::Object(object),
+            repeated,
+        })
     }
 }
 
@@ -104,5 +202,30 @@ mod tests {
         assert!(matches!(read(b"{\"a\":1}"), Payload::Json(_)));
         let err = read(b"").into_json().unwrap_err();
         assert_eq!(err.error_type(), "InvalidRequest");
+    }
+
+    #[test]
+    fn a_field_named_twice_is_refused_at_any_depth() {
+        let read = |raw: &str| {
+            let mut de = serde_json::Deserializer::from_str(raw);
+            Payload::deserialize(&mut de).unwrap()
+        };
+        for repeated in [
+            r#"{"client_business_id":"1","client_business_id":"1"}"#,
+            r#"{"client_business_id":"x","client_business_id":"1"}"#,
+            r#"{"a":[{"b":1,"b":2}]}"#,
+            r#"{"a":{"b":{"c":1,"c":1}}}"#,
+        ] {
+            let err = read(repeated).into_json().unwrap_err();
+            assert_eq!(err.error_type(), "InvalidRequest", "{repeated}");
+        }
+        // The same JSON as serde_json reads it, when nothing repeats.
+        let raw = r#"{"a":[1,-2,3.5,"x",null,true,{"b":{}}],"c":18446744073709551615}"#;
+        match read(raw) {
+            Payload::Json(value) => {
+                assert_eq!(value, serde_json::from_str::<Value>(raw).unwrap())
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -191,6 +191,27 @@ async fn a_forged_delivery_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_delivery_refused_for_its_second_change_records_not_its_first() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let (body, signature) = delivery(
+        &ports,
+        ports.clock.now(),
+        &[
+            ("business_integration_uninstall", "100"),
+            ("business_integration_update", "../../etc/passwd"),
+        ],
+    );
+    let err = handle_delivery(&ports, &body, Some(&signature), Recovery::Allowed)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "InvalidRequest");
+    assert!(fakes.store.read(|s| s.webhooks.is_empty()));
+    assert_eq!(status(&fakes, &id), ClientStatus::Active);
+}
+
+#[tokio::test]
 async fn deauthorize_finds_the_users_clients_without_a_scan() {
     let fakes = Fakes::new();
     let ports = fakes.ports();

@@ -161,7 +161,9 @@ pub async fn handle_delivery(
     verify_hub_signature(&ports.settings.app().await?.app_secret, body, signature)?;
     let now = ports.clock.now();
     let mut outcome = DeliveryOutcome::default();
-    let mut fresh = Vec::new();
+    // Every change is read before any is recorded: a delivery refused for one of them
+    // leaves nothing behind.
+    let mut changes = Vec::new();
     for delivered in parse_delivery(body)? {
         if delivered.app_id != ports.settings.app_id.as_str() {
             tracing::warn!(field = %delivered.field, "webhook entry for another app ignored");
@@ -172,7 +174,7 @@ pub async fn handle_delivery(
             .as_ref()
             .map(Value::to_string)
             .unwrap_or_default();
-        let change = WebhookChange {
+        changes.push(WebhookChange {
             hash: WebhookChange::hash_of(
                 &delivered.app_id,
                 delivered.time,
@@ -187,7 +189,10 @@ pub async fn handle_delivery(
             received_at: now,
             next_attempt_at: Some(now),
             expires_at: now + CHANGE_TTL_SECS,
-        };
+        });
+    }
+    let mut fresh = Vec::new();
+    for change in changes {
         if ports.store.record_change(&change).await? {
             outcome.recorded += 1;
             fresh.push(change);

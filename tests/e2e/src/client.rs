@@ -1,7 +1,7 @@
 //! What tests do to the stack: the browser's and the partner's requests, and the emulator's controls.
 
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::stack::{APP_ID, LOGIN_CONFIG_ID, Stack, TABLE};
 pub use local_stack::Session;
@@ -11,6 +11,31 @@ fn now_epoch() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after 1970")
         .as_secs() as i64
+}
+
+/// An API Gateway HTTP API (payload 2.0) event, its body base64-encoded as API Gateway sends
+/// bodies it does not take for text.
+pub fn http_event(
+    method: &str,
+    path: &str,
+    raw_query: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Value {
+    use base64::Engine;
+    let headers: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), Value::from(*value)))
+        .collect();
+    json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": raw_query,
+        "headers": headers,
+        "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+            "sourceIp": "127.0.0.1", "userAgent": "e2e"}, "stage": "$default", "requestId": "e2e",
+            "routeKey": "$default", "timeEpoch": 0},
+        "body": base64::engine::general_purpose::STANDARD.encode(body),
+        "isBase64Encoded": true,
+    })
 }
 
 pub struct Answer {
@@ -43,6 +68,63 @@ pub struct Business {
 pub struct Counts {
     pub items: usize,
     pub secrets: usize,
+}
+
+/// Everything the service keeps, to show that requests changed nothing: every item of the
+/// table as canonical JSON (keys sorted) by its `pk` and `sk`, and every secret with the
+/// version `AWSCURRENT` points at. Its `Debug` shows session states: in messages, use
+/// [`Snapshot::changes_since`], which does not.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub items: BTreeMap<(String, String), String>,
+    pub secrets: Vec<local_stack::aws::SecretVersion>,
+}
+
+impl Snapshot {
+    /// What differs from `before`, one line each, naming items by key (a session's state
+    /// withheld) and changed attributes by name, never by value.
+    pub fn changes_since(&self, before: &Snapshot) -> Vec<String> {
+        let shown = |(pk, sk): &(String, String)| {
+            let pk = match pk.split_once('#') {
+                Some(("SESSION", _)) => "SESSION#<state>".to_owned(),
+                _ => pk.clone(),
+            };
+            format!("{pk} / {sk}")
+        };
+        let mut changes = Vec::new();
+        for (key, item) in &self.items {
+            match before.items.get(key) {
+                None => changes.push(format!("item added: {}", shown(key))),
+                Some(old) if old != item => {
+                    let parse = |text: &str| -> serde_json::Map<String, Value> {
+                        serde_json::from_str(text).unwrap_or_default()
+                    };
+                    let (old, new) = (parse(old), parse(item));
+                    let fields: std::collections::BTreeSet<&String> = old
+                        .keys()
+                        .chain(new.keys())
+                        .filter(|k| old.get(*k) != new.get(*k))
+                        .collect();
+                    changes.push(format!("item changed: {} (fields {fields:?})", shown(key)));
+                }
+                Some(_) => {}
+            }
+        }
+        for key in before.items.keys().filter(|k| !self.items.contains_key(*k)) {
+            changes.push(format!("item removed: {}", shown(key)));
+        }
+        for secret in &self.secrets {
+            if !before.secrets.contains(secret) {
+                changes.push(format!("secret new or changed: {secret:?}"));
+            }
+        }
+        for secret in &before.secrets {
+            if !self.secrets.iter().any(|s| s.name == secret.name) {
+                changes.push(format!("secret removed: {}", secret.name));
+            }
+        }
+        changes
+    }
 }
 
 impl Stack {
@@ -90,16 +172,7 @@ impl Stack {
         content_type: &str,
         body: &[u8],
     ) -> Answer {
-        use base64::Engine;
-        let event = json!({
-            "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
-            "headers": {"content-type": content_type},
-            "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1", "userAgent": "e2e"}, "stage": "$default", "requestId": "e2e",
-                "routeKey": "$default", "timeEpoch": 0},
-            "body": base64::engine::general_purpose::STANDARD.encode(body),
-            "isBase64Encoded": true,
-        });
+        let event = http_event(method, path, "", &[("content-type", content_type)], body);
         let url = format!(
             "{}/2015-03-31/functions/{function}/invocations",
             self.invoke_url
@@ -111,6 +184,73 @@ impl Stack {
             status: result["statusCode"].as_u64().expect("statusCode") as u16,
             headers: reqwest::header::HeaderMap::new(),
             body: result["body"].as_str().unwrap_or_default().to_owned(),
+        }
+    }
+
+    /// A request with any method, headers and body, from `browser` (this stack's own client,
+    /// or another one, e.g. [`Stack::other_browser`]); status 0 when nothing came back.
+    pub async fn send(
+        &self,
+        browser: &reqwest::Client,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<reqwest::Body>,
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut request = browser
+            .request(method, format!("{}{path_and_query}", self.invoke_url))
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        match request.send().await {
+            Ok(response) => Answer {
+                status: response.status().as_u16(),
+                headers: response.headers().clone(),
+                body: response.text().await.unwrap_or_default(),
+            },
+            // Status 0: nothing came back. The URL may hold a state: it is left out.
+            Err(err) => Answer {
+                status: 0,
+                headers: reqwest::header::HeaderMap::new(),
+                body: format!("no answer: {}", err.without_url()),
+            },
+        }
+    }
+
+    /// A second browser: no cookie of this stack's browser, no redirects followed.
+    pub fn other_browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .expect("HTTP client")
+    }
+
+    /// A direct invocation whose payload is exactly `body` (any bytes): `Ok(result)`, or
+    /// `Err` with the `errorType`, or with what came back when there was none.
+    pub async fn invoke_bytes(
+        &self,
+        function: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Result<Value, String> {
+        let url = format!(
+            "{}/2015-03-31/functions/{function}/invocations",
+            self.invoke_url
+        );
+        let answer = self.answer(self.http.post(url).body(body)).await;
+        let parsed: Option<Value> = serde_json::from_str(&answer.body).ok();
+        match parsed {
+            Some(value) => match value.get("errorType").and_then(Value::as_str) {
+                Some(error_type) => Err(error_type.to_owned()),
+                None if answer.status == 200 => Ok(value),
+                None => Err(format!("HTTP {} without an errorType", answer.status)),
+            },
+            None => Err(format!(
+                "HTTP {} with a body that is not JSON",
+                answer.status
+            )),
         }
     }
 
@@ -444,6 +584,25 @@ impl Stack {
             items: self.aws.scan(TABLE).await.len(),
             secrets: self.aws.secret_names().await.len(),
         }
+    }
+
+    /// Every item and every secret's current version, to compare before and after.
+    pub async fn snapshot(&self) -> Snapshot {
+        let items = self
+            .aws
+            .scan(TABLE)
+            .await
+            .into_iter()
+            .map(|item| {
+                let value: Value = serde_dynamo::from_item(item).expect("items convert to JSON");
+                let key = |name: &str| value[name].as_str().unwrap_or_default().to_owned();
+                // serde_json's maps are sorted, so the text is canonical.
+                ((key("pk"), key("sk")), value.to_string())
+            })
+            .collect();
+        let mut secrets = self.aws.secret_versions().await;
+        secrets.sort();
+        Snapshot { items, secrets }
     }
 }
 

@@ -12,6 +12,15 @@ pub const REGION: &str = "us-east-1";
 pub const ACCESS_KEY: &str = "testing";
 pub const SECRET_KEY: &str = "testing";
 
+/// A secret as listing shows it: its name, the version `AWSCURRENT` points at, and whether
+/// its deletion is scheduled.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SecretVersion {
+    pub name: String,
+    pub current_version: Option<String>,
+    pub deletion_scheduled: bool,
+}
+
 pub struct Aws {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
@@ -162,6 +171,39 @@ impl Aws {
             token = out.next_token;
             if token.is_none() {
                 return names;
+            }
+        }
+    }
+
+    /// Every secret, also those scheduled for deletion, with its `AWSCURRENT` version id.
+    pub async fn secret_versions(&self) -> Vec<SecretVersion> {
+        let mut secrets = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .secrets
+                .list_secrets()
+                .include_planned_deletion(true)
+                .set_next_token(token)
+                .send()
+                .await
+                .expect("list the local secrets");
+            for entry in out.secret_list.unwrap_or_default() {
+                let current = entry
+                    .secret_versions_to_stages
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
+                    .map(|(version, _)| version);
+                secrets.push(SecretVersion {
+                    name: entry.name.unwrap_or_default(),
+                    current_version: current,
+                    deletion_scheduled: entry.deleted_date.is_some(),
+                });
+            }
+            token = out.next_token;
+            if token.is_none() {
+                return secrets;
             }
         }
     }

@@ -5,6 +5,7 @@ mod core;
 mod datasets;
 mod events;
 mod faults;
+mod hostile;
 mod hygiene;
 mod malformed;
 mod obo;
@@ -78,6 +79,7 @@ pub fn all() -> Vec<(&'static str, Case)> {
         browser::browser_html_answers_carry_the_security_headers,
         malformed::malformed_requests_get_4xx_and_change_nothing,
         malformed::malformed_invocations_are_refused_and_change_nothing,
+        hostile::hostile_inputs_get_4xx_or_invalid_request_and_change_nothing,
         hygiene::every_token_call_carries_a_correct_appsecret_proof,
         hygiene::no_token_or_code_in_any_requested_url,
         hygiene::logs_hold_no_token_code_secret_or_state,
