@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use crate::instance::Instance;
 
-/// An API Gateway HTTP API (payload 2.0) event, as the functions' routes receive it.
+/// An API Gateway HTTP API (payload 2.0) event (`e2e::client::http_event`), with the browser's
+/// cookies and a JSON body when there is one.
 pub fn http_event(
     method: &str,
     path: &str,
@@ -17,21 +18,28 @@ pub fn http_event(
     cookies: &[String],
     body: Option<&Value>,
 ) -> Vec<u8> {
-    let mut headers = json!({"host": "bench.example.test", "user-agent": "bench"});
-    if body.is_some() {
-        headers["content-type"] = json!("application/json");
+    let cookie = cookies.join("; ");
+    let mut headers = vec![("host", "bench.example.test")];
+    if !cookie.is_empty() {
+        headers.push(("cookie", &cookie));
     }
-    let event = json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
-        "cookies": cookies, "headers": headers,
-        "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-            "sourceIp": "127.0.0.1", "userAgent": "bench"}, "stage": "$default",
-            "requestId": "bench", "routeKey": "$default", "timeEpoch": 0,
-            "accountId": "000000000000", "apiId": "bench", "domainName": "bench.example.test"},
-        "body": body.map(|b| base64::engine::general_purpose::STANDARD.encode(b.to_string())),
-        "isBase64Encoded": true,
-    });
-    event.to_string().into_bytes()
+    if body.is_some() {
+        headers.push(("content-type", "application/json"));
+    }
+    let body = body.map(Value::to_string).unwrap_or_default();
+    event_bytes(method, path, query, &headers, body.as_bytes())
+}
+
+fn event_bytes(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Vec<u8> {
+    e2e::client::http_event(method, path, query, headers, body)
+        .to_string()
+        .into_bytes()
 }
 
 /// The status of an HTTP answer, and its body and cookies.
@@ -171,10 +179,9 @@ pub fn webhook_delivery(client: &str, n: i64) -> Vec<u8> {
             "value": {"business_manager_id": client}}]}]})
     .to_string();
     let signature = shared::signatures::hub_signature(APP_SECRET, body.as_bytes());
-    let mut event: Value =
-        serde_json::from_slice(&http_event("POST", "/webhooks/meta", "", &[], None)).expect("JSON");
-    event["headers"]["content-type"] = json!("application/json");
-    event["headers"]["x-hub-signature-256"] = json!(signature);
-    event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(&body));
-    event.to_string().into_bytes()
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-hub-signature-256", signature.as_str()),
+    ];
+    event_bytes("POST", "/webhooks/meta", "", &headers, body.as_bytes())
 }
