@@ -14,7 +14,7 @@ TEST_STAMP := $(VENV)/.test-$(shell echo '$(TEST_TOOLS)' | sha1sum | cut -c1-12)
 STACK_TARGET := target/stack
 BROWSER_DIR := tests/e2e/browser
 
-.PHONY: dev dev-notice test venv venv-dev browser-deps build-stack lint unit e2e infra sam-build bench scale fuzz clean
+.PHONY: dev dev-notice test venv venv-dev browser-deps build-stack lint unit e2e infra sam-build bench scale load fuzz clean
 
 venv-dev: $(DEV_STAMP)
 venv: $(DEV_STAMP) $(TEST_STAMP)
@@ -105,6 +105,16 @@ bench: venv
 scale: venv-dev
 	cargo build -p graph-emulator
 	GRAPH_EMULATOR="$(CURDIR)/target/debug/graph-emulator" cargo bench -p e2e --bench scale
+
+# The load test (issue 14, not part of `make test`): LOAD_ONBOARDINGS (2000) onboardings through
+# the release oauth-callback, then LOAD_TOKEN_FETCHES (10000) token-fetch invocations, at most
+# LOAD_CONCURRENCY (8) at once, each instance under a local Lambda Runtime API over moto_server
+# (moto_fast.py) and the Graph emulator; fails on any error or failed check, writes
+# bench/load.md (LOAD_OUT).
+load: venv-dev
+	cargo build --release -p oauth-callback -p token-fetch -p graph-emulator
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" GRAPH_EMULATOR="$(CURDIR)/target/release/graph-emulator" \
+		cargo bench -p e2e --bench load
 
 # Hardening: a short run of each fuzz target (not part of `make test`).
 fuzz:

@@ -1,11 +1,14 @@
 //! The order of writes for a token obtained from Meta, so it is never lost and never outlives
 //! its client: a pending marker, then the secret, then one transaction that records it, clears
-//! the marker and checks the client. A writer that loses to an offboarding deletes its secret.
+//! the marker and checks the client. A writer that loses to an offboarding revokes a granular
+//! token and deletes its secret.
 
 use std::future::Future;
 
+use secrecy::SecretString;
+
 use crate::error::Result;
-use crate::model::{Owner, PendingPurpose, PendingSecret, TokenSecret};
+use crate::model::{GraphErrorClass, Owner, PendingPurpose, PendingSecret, TokenSecret, Whose};
 use crate::ports::{Ports, StoredSecret};
 
 /// The sweep adopts or deletes a secret its writer did not record within this time.
@@ -40,7 +43,24 @@ where
         return Ok(Some(stored));
     }
     tracing::info!(owner = %owner, "the client left while a token was stored: deleting it");
-    ports.vault.force_delete(name).await?;
-    ports.store.delete_pending(&pending).await?;
+    discard(ports, &pending, &secret.access_token).await?;
     Ok(None)
+}
+
+/// Discards a secret no item will point at: a granular token is revoked at Meta first, as
+/// offboarding does (one Meta already refuses counts as revoked), then the secret goes, then
+/// its marker. A revocation that fails leaves both, for the sweep to try again.
+pub async fn discard(ports: &Ports, pending: &PendingSecret, token: &SecretString) -> Result<()> {
+    if let PendingPurpose::Minted { token_id, .. } = &pending.purpose {
+        match ports.graph.revoke(token).await {
+            Ok(()) => {}
+            Err(err) if err.class() == GraphErrorClass::InvalidToken => {}
+            Err(err) => {
+                tracing::warn!(%token_id, graph_code = err.code, "Meta did not revoke a granular token no one holds: kept for the sweep");
+                return Err(err.into_error(Whose::Client));
+            }
+        }
+    }
+    ports.vault.force_delete(&pending.secret_name).await?;
+    ports.store.delete_pending(pending).await
 }

@@ -21,6 +21,8 @@ pub mod offboarding;
 pub mod onboarding;
 pub mod partner;
 pub mod ports;
+#[cfg(test)]
+mod redaction_tests;
 pub mod settings;
 pub mod signatures;
 pub mod sweep;

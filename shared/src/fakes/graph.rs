@@ -253,6 +253,17 @@ impl FakeGraph {
         self.calls().iter().filter(|c| **c == call).count()
     }
 
+    /// Granular tokens minted for `business` that Meta still takes.
+    pub fn live_minted(&self, business: &str) -> Vec<String> {
+        let prefix = format!("EAAfakeminted{business}n");
+        let s = self.state.lock().unwrap();
+        s.tokens
+            .iter()
+            .filter(|(value, t)| value.starts_with(&prefix) && t.valid)
+            .map(|(value, _)| value.clone())
+            .collect()
+    }
+
     pub fn is_valid(&self, token: &str) -> bool {
         self.state
             .lock()

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::Interleaver;
@@ -41,6 +41,11 @@ pub struct MemoryStore {
     checkpoint: Arc<Interleaver>,
     /// Set: every call fails as DynamoDB would when unreachable.
     pub down: AtomicBool,
+    /// `save_client` calls that applied their writes, counted from the start.
+    client_writes: AtomicUsize,
+    /// The applied `save_client` (1-based) answered as a stale conflict instead, as when the
+    /// SDK's retry of a write whose answer was lost meets that write's own result (0: none).
+    lose_client_answer_at: AtomicUsize,
 }
 
 impl MemoryStore {
@@ -49,7 +54,21 @@ impl MemoryStore {
             state: Mutex::default(),
             checkpoint,
             down: AtomicBool::new(false),
+            client_writes: AtomicUsize::new(0),
+            lose_client_answer_at: AtomicUsize::new(0),
         }
+    }
+
+    /// `save_client` calls that applied their writes so far.
+    pub fn client_writes(&self) -> usize {
+        self.client_writes.load(Ordering::SeqCst)
+    }
+
+    /// Loses the answer of the `at`th applied `save_client` from now (see the field).
+    pub fn lose_client_answer_at(&self, at: usize) {
+        let base = self.client_writes();
+        self.lose_client_answer_at
+            .store(base + at, Ordering::SeqCst);
     }
 
     /// Reads the state, for assertions.
@@ -210,6 +229,10 @@ impl ClientStore for MemoryStore {
                 }
                 Also::ClearPending(pending) => clear_pending(&mut s, pending),
             }
+        }
+        let applied = self.client_writes.fetch_add(1, Ordering::SeqCst) + 1;
+        if applied == self.lose_client_answer_at.load(Ordering::SeqCst) {
+            return Ok(Err(Conflict::Stale));
         }
         Ok(Ok(()))
     }

@@ -95,12 +95,16 @@ fn request_of(event: ApiGatewayV2httpRequest) -> Result<Request> {
         }
     };
     let mut uri = base.map_err(|_| malformed("path or host"))?;
-    if let Some(query) = event.raw_query_string.as_deref().filter(|q| !q.is_empty()) {
+    let sent_query = event.raw_query_string.as_deref().unwrap_or_default();
+    if !sent_query.is_empty() {
         uri.push('?');
-        uri.push_str(query);
+        uri.push_str(sent_query);
     }
-    if lambda_http::http::Uri::try_from(uri).is_err() {
-        return Err(malformed("address"));
+    let uri = lambda_http::http::Uri::try_from(uri).map_err(|_| malformed("address"))?;
+    // A `#` (or a `?` in the path) would cut the query short or move it: the routes would
+    // read another query than the one sent.
+    if uri.query().unwrap_or_default() != sent_query {
+        return Err(malformed("query"));
     }
     Ok(LambdaRequest::ApiGatewayV2(event).into())
 }
@@ -178,6 +182,21 @@ mod tests {
             let err = request_of(event(edit)).unwrap_err();
             assert_eq!(err.http_status(), 400, "{what}");
         }
+    }
+
+    /// Found by `fuzz/fuzz_targets/http_event.rs`: the URI took `#Hh8` as a fragment, so the
+    /// routes read the query `cAQD`, not the one sent.
+    #[test]
+    fn a_query_the_address_would_cut_short_is_refused() {
+        let raw: &[u8] = br#"{"ah": "/","rawQueryString": "cAQD#Hh8", "s": {"host": "123ex/"}, "requestContext": {"dix": "23", "http": {"method":"GET"}}, "es": ["se"]}"#;
+        let sent: ApiGatewayV2httpRequest = serde_json::from_slice(raw).unwrap();
+        assert_eq!(request_of(sent).unwrap_err().http_status(), 400);
+        let moved = event(|e| {
+            e["headers"]["host"] = json!("api.example.com");
+            e["rawPath"] = json!("/oauth/callback?state=x");
+            e["rawQueryString"] = json!("code=y");
+        });
+        assert_eq!(request_of(moved).unwrap_err().http_status(), 400);
     }
 
     #[test]

@@ -204,6 +204,27 @@ mod tests {
         assert_eq!(err.error_type(), "InvalidRequest");
     }
 
+    /// Found by `fuzz/fuzz_targets/invocation.rs`: the message named the unknown field as sent.
+    #[test]
+    fn an_unknown_field_is_not_quoted_back() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Lookup {
+            client_business_id: String,
+        }
+        let raw: &[u8] = br#"{"/wner": "partner", "page_id": "333"}"#;
+        let payload: Value = serde_json::from_slice(raw).unwrap();
+        let err = parse::<Lookup>(payload).unwrap_err();
+        assert_eq!(err.error_type(), "InvalidRequest");
+        assert!(!err.to_string().contains("/wner"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("an unknown field (expected `client_business_id`)"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn a_field_named_twice_is_refused_at_any_depth() {
         let read = |raw: &str| {

@@ -233,8 +233,12 @@ impl GraphError {
     }
 }
 
+/// The longest wait read from Meta's headers: a day. Meta's estimates are minutes to hours;
+/// anything longer is read as a day, so that no clock arithmetic on it can overflow.
+pub const MAX_WAIT_SECS: u64 = 24 * 3600;
+
 /// Seconds until Meta lifts business use case throttling, from `X-Business-Use-Case-Usage`
-/// (`estimated_time_to_regain_access` is in minutes).
+/// (`estimated_time_to_regain_access` is in minutes), at most [`MAX_WAIT_SECS`].
 pub fn regain_access_secs(header: &str) -> Option<u64> {
     let usage: serde_json::Value = serde_json::from_str(header).ok()?;
     usage
@@ -245,7 +249,7 @@ pub fn regain_access_secs(header: &str) -> Option<u64> {
         .filter_map(|entry| entry.get("estimated_time_to_regain_access")?.as_u64())
         .max()
         .filter(|minutes| *minutes > 0)
-        .map(|minutes| minutes * 60)
+        .map(|minutes| minutes.saturating_mul(60).min(MAX_WAIT_SECS))
 }
 
 #[cfg(test)]
@@ -366,5 +370,18 @@ mod tests {
             None
         );
         assert_eq!(regain_access_secs("not json"), None);
+    }
+
+    /// Found by `fuzz/fuzz_targets/throttle_headers.rs`: minutes * 60 overflowed.
+    #[test]
+    fn a_huge_regain_estimate_is_read_as_a_day() {
+        let header: &[u8] = br#"{"42":[{"estimated_time_to_regain_access":9223372036854775807}]}"#;
+        let header = std::str::from_utf8(header).unwrap();
+        assert_eq!(regain_access_secs(header), Some(MAX_WAIT_SECS));
+        let max = format!(
+            r#"{{"42":[{{"estimated_time_to_regain_access":{}}}]}}"#,
+            u64::MAX
+        );
+        assert_eq!(regain_access_secs(&max), Some(MAX_WAIT_SECS));
     }
 }

@@ -4,8 +4,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 
-/// `GET|POST /oauth/access_token`.
-#[derive(Deserialize)]
+/// `GET|POST /oauth/access_token`. Debug shows the token redacted (`SecretString`).
+#[derive(Debug, Deserialize)]
 pub struct ExchangedToken {
     pub access_token: SecretString,
     #[serde(default)]

@@ -93,7 +93,18 @@ pub async fn offboard(
     }
     if initiator == Initiator::Partner {
         let minted = ports.store.minted_tokens(id).await?;
-        steps.extend(revoke_minted(ports, &minted).await?);
+        let mut held: Vec<Held> = minted.iter().map(Held::from).collect();
+        // Also what a mint that died before its record left in the vault.
+        for name in ports
+            .vault
+            .names_under(&ports.settings.names.minted(id, ""))
+            .await?
+        {
+            if !held.iter().any(|h| h.name == name) {
+                held.push(Held::current(name));
+            }
+        }
+        steps.extend(revoke_minted(ports, &held).await?);
     }
     steps.extend(remove_holdings(ports, id).await?);
     let finished = clients::update(ports, id, |current| {
@@ -138,34 +149,62 @@ pub async fn offboard(
     })
 }
 
+/// A granular token's secret: by its item (that version), or by its name alone (current).
+struct Held {
+    name: String,
+    version: Option<String>,
+}
+
+impl Held {
+    fn current(name: String) -> Self {
+        Self {
+            name,
+            version: None,
+        }
+    }
+
+    fn token_id(&self) -> &str {
+        self.name.rsplit('/').next().unwrap_or_default()
+    }
+}
+
+impl From<&MintedToken> for Held {
+    fn from(token: &MintedToken) -> Self {
+        Self {
+            name: token.secret.name.clone(),
+            version: Some(token.secret.version.clone()),
+        }
+    }
+}
+
 /// Revokes granular tokens at Meta before their secrets go, as Meta's Conversions API guide
 /// asks; what Meta refused is reported, and offboarding goes on.
-async fn revoke_minted(ports: &Ports, minted: &[MintedToken]) -> Result<Vec<String>> {
-    if minted.is_empty() {
+async fn revoke_minted(ports: &Ports, held: &[Held]) -> Result<Vec<String>> {
+    if held.is_empty() {
         return Ok(vec![]);
     }
     let mut refused = Vec::new();
-    for token in minted {
+    for token in held {
         let Some(secret) = ports
             .vault
-            .token(&token.secret.name, Some(&token.secret.version))
+            .token(&token.name, token.version.as_deref())
             .await?
         else {
             continue;
         };
         if let Err(err) = ports.graph.revoke(&secret.access_token).await {
-            tracing::warn!(token_id = %token.token_id, graph_code = err.code, "Meta did not revoke a granular token");
+            let token_id = token.token_id();
+            tracing::warn!(%token_id, graph_code = err.code, "Meta did not revoke a granular token");
             refused.push(format!(
-                "{} (code {})",
-                token.token_id,
+                "{token_id} (code {})",
                 err.code.unwrap_or_default()
             ));
         }
     }
     let mut steps = vec![format!(
         "revoked {} of {} granular token(s) at Meta",
-        minted.len() - refused.len(),
-        minted.len()
+        held.len() - refused.len(),
+        held.len()
     )];
     if !refused.is_empty() {
         steps.push(format!("Meta did not revoke: {}", refused.join(", ")));
@@ -189,7 +228,8 @@ pub async fn offboard_dataset(
         .into_iter()
         .filter(|t| t.assets.iter().any(|a| a == dataset_id))
         .collect();
-    let mut steps = revoke_minted(ports, &reaching).await?;
+    let held: Vec<Held> = reaching.iter().map(Held::from).collect();
+    let mut steps = revoke_minted(ports, &held).await?;
     for token in &reaching {
         ports.vault.force_delete(&token.secret.name).await?;
         ports.store.delete_minted_token(id, &token.token_id).await?;

@@ -24,6 +24,16 @@ pub struct BoundSession {
     pub new_cookie: Option<String>,
 }
 
+/// The cookie binds the session: Debug says only whether one is set.
+impl std::fmt::Debug for BoundSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundSession")
+            .field("session", &self.session)
+            .field("sets_cookie", &self.new_cookie.is_some())
+            .finish()
+    }
+}
+
 fn well_formed(cookie: &str) -> bool {
     cookie.len() == COOKIE_LEN
         && URL_SAFE_NO_PAD

@@ -298,10 +298,7 @@ async fn onboard(
                 {
                     return Ok(true);
                 }
-                // A write whose answer was lost and whose retry met its own result.
-                if ports.store.session(state).await?.is_some_and(|s| {
-                    s.status == SessionStatus::Completed && s.result.as_ref() == Some(answer)
-                }) {
+                if completed_with(ports, state, answer).await? {
                     return Ok(true);
                 }
             }
@@ -316,6 +313,20 @@ async fn onboard(
     }
     tracing::info!(client_business_id = %client_id, "client onboarded");
     Ok(result)
+}
+
+/// Whether the session is completed with `result`: a write whose answer was lost, and whose
+/// retry met its own result.
+pub(super) async fn completed_with(
+    ports: &Ports,
+    state: &SessionState,
+    result: &OnboardingResult,
+) -> Result<bool> {
+    Ok(ports
+        .store
+        .session(state)
+        .await?
+        .is_some_and(|s| s.status == SessionStatus::Completed && s.result.as_ref() == Some(result)))
 }
 
 /// The token must be valid and issued to this app.

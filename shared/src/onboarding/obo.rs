@@ -6,7 +6,7 @@
 
 use secrecy::SecretString;
 
-use super::complete::{CodeSource, exchange};
+use super::complete::{CodeSource, completed_with, exchange};
 use crate::clients;
 use crate::custody;
 use crate::error::{Error, Result};
@@ -309,6 +309,7 @@ async fn complete(
             .save_client(&next, Some(current.version), &also)
             .await?
             .is_ok()
+            || completed_with(ports, state, &result).await?
         {
             tracing::info!(client_business_id = %id, "client onboarded On-Behalf-Of");
             return Ok(result);

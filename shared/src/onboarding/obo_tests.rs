@@ -126,6 +126,23 @@ async fn each_step_failing_in_turn_is_recorded_and_a_new_session_resumes_with_no
 }
 
 #[tokio::test]
+async fn a_final_write_whose_answer_was_lost_completes_the_onboarding() {
+    let (fakes, ports) = world().await;
+    let before = fakes.store.client_writes();
+    connect(&fakes, &ports).await.expect("a clean run");
+    let writes = fakes.store.client_writes() - before;
+    assert!(writes >= 2, "the flow writes its client {writes} times");
+    for lost in 1..=writes {
+        let (fakes, ports) = world().await;
+        fakes.store.lose_client_answer_at(lost);
+        connect(&fakes, &ports)
+            .await
+            .unwrap_or_else(|e| panic!("the answer of client write {lost} lost: {e}"));
+        assert_complete(&fakes, &ports);
+    }
+}
+
+#[tokio::test]
 async fn a_dataset_cannot_be_assigned_and_obo_needs_its_business() {
     assert!(Asset::new("5000000000000004", "pixel", None).is_err());
     let (_, ports) = world().await;

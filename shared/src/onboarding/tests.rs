@@ -150,3 +150,26 @@ async fn meta_errors_at_onboarding_store_nothing_and_leave_the_session_usable() 
         "the app credentials refused twice"
     );
 }
+
+#[tokio::test]
+async fn a_client_write_whose_answer_was_lost_completes_the_onboarding() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let writes = fakes.store.client_writes();
+    assert!(writes >= 1, "the flow writes its client");
+    for lost in 1..=writes {
+        let fakes = Fakes::new();
+        let ports = fakes.ports();
+        let (state, code) = session_and_code(&fakes, &ports, "100").await;
+        fakes.store.lose_client_answer_at(lost);
+        let done = complete(&ports, &state, Some(BROWSER), &code)
+            .await
+            .unwrap_or_else(|e| panic!("the answer of client write {lost} lost: {e}"));
+        assert_eq!(done.result.client_business_id.as_str(), "100");
+        let id = ClientBusinessId::parse("100").unwrap();
+        let client = fakes.store.read(|s| s.clients[&id].clone());
+        assert_eq!(client.status, crate::model::ClientStatus::Active);
+        assert_eq!(fakes.graph.count(Call::ExchangeCode), 1, "one exchange");
+    }
+}

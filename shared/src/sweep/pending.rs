@@ -2,6 +2,7 @@
 //! adopted when what it was meant for still stands, deleted otherwise.
 
 use super::Outcome;
+use crate::custody;
 use crate::error::Result;
 use crate::model::{
     ClientStatus, MintedToken, Owner, PageToken, PendingPurpose, PendingSecret, SecretRef,
@@ -20,7 +21,7 @@ pub async fn adopt_or_delete(ports: &Ports, marker: &PendingSecret) -> Result<Ou
         name: name.clone(),
         version,
     };
-    if adopt(ports, marker, secret).await? {
+    if adopt(ports, marker, secret.clone()).await? {
         tracing::info!(owner = %marker.owner, "a secret its writer did not record was adopted");
         return Ok(Outcome::Adopted);
     }
@@ -30,8 +31,13 @@ pub async fn adopt_or_delete(ports: &Ports, marker: &PendingSecret) -> Result<Ou
         return Ok(Outcome::Nothing);
     }
     tracing::info!(owner = %marker.owner, "a secret its writer did not record was deleted");
-    ports.vault.force_delete(name).await?;
-    ports.store.delete_pending(marker).await?;
+    match ports.vault.token(name, Some(&secret.version)).await? {
+        Some(held) => custody::discard(ports, marker, &held.access_token).await?,
+        None => {
+            ports.vault.force_delete(name).await?;
+            ports.store.delete_pending(marker).await?;
+        }
+    }
     Ok(Outcome::Deleted)
 }
 

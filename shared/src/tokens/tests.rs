@@ -54,6 +54,11 @@ where
             secrets.is_empty() && items == 0,
             "offboarding before call {at} ({paused:?}) left {secrets:?} and {items} item(s)"
         );
+        assert_eq!(
+            fakes.graph.live_minted("100"),
+            Vec::<String>::new(),
+            "offboarding before call {at} ({paused:?}) left a granular token live at Meta"
+        );
         let client = fakes.store.read(|s| s.clients[&id].clone());
         assert_eq!(client.status, ClientStatus::Offboarded);
         let Some(_) = paused else {

@@ -127,23 +127,58 @@ impl Snapshot {
     }
 }
 
+/// What `cargo lambda watch` answers itself when it loses a function's answer: a large one,
+/// now and then, on a loaded machine, although the function answered and Lambda would have
+/// delivered it (see tools/local-stack/src/relay.rs). The functions never answer this.
+const WATCH_LOST_ANSWER: &str =
+    r#"{"type":"https://httpstatuses.com/500","status":500,"title":"Internal Server Error"}"#;
+
 impl Stack {
     async fn answer(&self, request: reqwest::RequestBuilder) -> Answer {
         let response = request.send().await.expect("the stack answers");
-        Answer {
+        let from_functions = response.url().as_str().starts_with(&self.invoke_url);
+        let answer = Answer {
             status: response.status().as_u16(),
             headers: response.headers().clone(),
             body: response.text().await.unwrap_or_default(),
+        };
+        if from_functions {
+            self.witness(answer)
+        } else {
+            answer
         }
     }
 
-    /// A request to the functions, by path (and query) under the invoke URL.
+    /// Keeps what the hygiene cases look for in the logs and answers: the cookies the
+    /// functions set and the bodies of their refusals.
+    fn witness(&self, answer: Answer) -> Answer {
+        let cookies = answer
+            .headers
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next()?.split_once('='))
+            .map(|(_, value)| value.to_owned())
+            .filter(|value| !value.is_empty());
+        self.credentials.lock().unwrap().extend(cookies);
+        if answer.status >= 400 {
+            self.refusals.lock().unwrap().push(answer.body.clone());
+        }
+        answer
+    }
+
+    /// A request to the functions, by path (and query) under the invoke URL. A GET whose
+    /// answer `cargo lambda watch` lost is sent again, once, and counted in `lost_answers`.
     pub async fn get(&self, path_and_query: &str) -> Answer {
-        self.answer(
-            self.http
-                .get(format!("{}{path_and_query}", self.invoke_url)),
-        )
-        .await
+        let url = format!("{}{path_and_query}", self.invoke_url);
+        let answer = self.answer(self.http.get(&url)).await;
+        if answer.status != 500 || answer.body != WATCH_LOST_ANSWER {
+            return answer;
+        }
+        self.lost_answers
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        eprintln!("cargo lambda watch lost the answer to GET {path_and_query}: sent again");
+        self.answer(self.http.get(&url)).await
     }
 
     pub async fn post(
@@ -180,11 +215,11 @@ impl Stack {
         let invoked = self.answer(self.http.post(url).json(&event)).await;
         assert_eq!(invoked.status, 200, "invoke: {}", invoked.body);
         let result = invoked.json();
-        Answer {
+        self.witness(Answer {
             status: result["statusCode"].as_u64().expect("statusCode") as u16,
             headers: reqwest::header::HeaderMap::new(),
             body: result["body"].as_str().unwrap_or_default().to_owned(),
-        }
+        })
     }
 
     /// A request with any method, headers and body, from `browser` (this stack's own client,
@@ -205,11 +240,11 @@ impl Stack {
             request = request.header(*name, *value);
         }
         match request.send().await {
-            Ok(response) => Answer {
+            Ok(response) => self.witness(Answer {
                 status: response.status().as_u16(),
                 headers: response.headers().clone(),
                 body: response.text().await.unwrap_or_default(),
-            },
+            }),
             // Status 0: nothing came back. The URL may hold a state: it is left out.
             Err(err) => Answer {
                 status: 0,
@@ -387,6 +422,29 @@ impl Stack {
         }
     }
 
+    /// Makes the pending-secret markers under `pk` due now, as if their grace had passed.
+    pub async fn make_pending_due(&self, pk: &str) {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let past = AttributeValue::N((now_epoch() - 1).to_string());
+        for item in self.items_under(pk).await {
+            let sk = item["sk"].as_str().unwrap_or_default();
+            if !sk.starts_with("PENDING#") {
+                continue;
+            }
+            self.aws
+                .dynamodb
+                .update_item()
+                .table_name(TABLE)
+                .key("pk", AttributeValue::S(pk.to_owned()))
+                .key("sk", AttributeValue::S(sk.to_owned()))
+                .update_expression("SET due_at = :past")
+                .expression_attribute_values(":past", past.clone())
+                .send()
+                .await
+                .expect("make a pending marker due");
+        }
+    }
+
     pub async fn set_client_status(&self, business: &Business, status: &str) {
         self.set_client_field(business, "status", status).await;
     }
@@ -533,6 +591,17 @@ impl Stack {
         assert_eq!(answer.status, 204, "{}", answer.body);
     }
 
+    /// Drops every injected fault not used up yet.
+    pub async fn clear_faults(&self) {
+        let answer = self
+            .answer(
+                self.http
+                    .delete(format!("{}/_emulator/faults", self.emulator_url)),
+            )
+            .await;
+        assert_eq!(answer.status, 204, "{}", answer.body);
+    }
+
     pub async fn set_code_lifetime_ms(&self, ms: u64) {
         let answer = self
             .emulator("/_emulator/settings", &json!({"code_lifetime_ms": ms}))
@@ -572,7 +641,7 @@ impl Stack {
             )
             .await;
         let body = answer.json();
-        ["tokens", "codes"]
+        ["tokens", "codes", "signed_requests"]
             .iter()
             .flat_map(|k| body[*k].as_array().cloned().unwrap_or_default())
             .filter_map(|v| v.as_str().map(str::to_owned))

@@ -2,6 +2,7 @@
 
 use std::ops::Deref;
 use std::sync::Mutex;
+use std::sync::atomic::AtomicUsize;
 
 pub use local_stack::StackOptions;
 pub use local_stack::stack::{
@@ -14,6 +15,12 @@ pub struct Stack {
     local: local_stack::Stack,
     /// Every onboarding state handed out, so the log scan can look for them.
     pub states: Mutex<Vec<String>>,
+    /// Session cookies received and `signed_request`s sent, for the same scan.
+    pub credentials: Mutex<Vec<String>>,
+    /// The body of every refusal and failure answered, for the same scan.
+    pub refusals: Mutex<Vec<String>>,
+    /// GETs sent again because `cargo lambda watch` lost their answer (`Stack::get`).
+    pub lost_answers: AtomicUsize,
 }
 
 impl Stack {
@@ -21,6 +28,9 @@ impl Stack {
         Ok(Self {
             local: local_stack::Stack::start(options).await?,
             states: Mutex::new(Vec::new()),
+            credentials: Mutex::new(Vec::new()),
+            refusals: Mutex::new(Vec::new()),
+            lost_answers: AtomicUsize::new(0),
         })
     }
 }

@@ -20,6 +20,9 @@ fn main() {
             moto_port: None,
             reload: false,
             log_dir: local_stack::workspace_root().join(".stack/e2e"),
+            // The whole suite runs at the most verbose level, so the hygiene cases can show
+            // that no secret reaches a log even then.
+            function_log: "trace".to_owned(),
         };
         let _ = std::fs::remove_dir_all(&options.log_dir);
         match runtime.block_on(Stack::start(options)) {

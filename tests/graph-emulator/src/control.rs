@@ -167,12 +167,18 @@ pub async fn requests(State(shared): State<Shared>) -> Response {
     Json(json!({ "requests": shared.lock().await.log })).into_response()
 }
 
-/// Every token and code ever issued, so tests can prove none leaked into logs or URLs.
+/// Every token, code and `signed_request` ever issued, so tests can prove none leaked into
+/// logs or URLs.
 pub async fn issued(State(shared): State<Shared>) -> Response {
     let world = shared.lock().await;
     let tokens: Vec<&String> = world.tokens.keys().collect();
     let codes: Vec<&String> = world.codes.keys().collect();
-    Json(json!({ "tokens": tokens, "codes": codes })).into_response()
+    Json(json!({
+        "tokens": tokens,
+        "codes": codes,
+        "signed_requests": world.signed_requests,
+    }))
+    .into_response()
 }
 
 /// Settings to change; those left out keep their value.

@@ -21,6 +21,10 @@ pub struct Fault {
     pub method: Option<String>,
     #[serde(default = "one")]
     pub count: u32,
+    /// Matching calls let through before the fault starts: with `*`, the fault hits the
+    /// (skip + 1)th call from now, whatever it is.
+    #[serde(default)]
+    pub skip: u32,
     /// HTTP status of the answer; 400 when an error or body is given without it.
     #[serde(default)]
     pub status: Option<u16>,
@@ -30,6 +34,10 @@ pub struct Fault {
     /// A JSON body answered verbatim (any envelope at all); excludes `error`.
     #[serde(default)]
     pub body: Option<Value>,
+    /// Bytes answered verbatim as `application/json`, broken JSON included; status 200 unless
+    /// given. Excludes `error` and `body`.
+    #[serde(default)]
+    pub raw_body: Option<String>,
     /// Wait this long first; alone (no status, error or body) the call then runs normally.
     #[serde(default)]
     pub delay_ms: Option<u64>,
@@ -71,8 +79,17 @@ impl Faults {
         if fault.count == 0 {
             return Err("count must be at least 1");
         }
-        if fault.error.is_some() && fault.body.is_some() {
-            return Err("give error or body, not both");
+        if [
+            fault.error.is_some(),
+            fault.body.is_some(),
+            fault.raw_body.is_some(),
+        ]
+        .iter()
+        .filter(|given| **given)
+        .count()
+            > 1
+        {
+            return Err("give one of error, body and raw_body");
         }
         if fault
             .status
@@ -100,6 +117,10 @@ impl Faults {
                     .as_deref()
                     .is_none_or(|m| m.eq_ignore_ascii_case(method))
         })?;
+        if self.0[index].skip > 0 {
+            self.0[index].skip -= 1;
+            return None;
+        }
         let fault = self.0[index].clone();
         self.0[index].count -= 1;
         if self.0[index].count == 0 {
@@ -164,8 +185,16 @@ pub fn envelope(e: &FaultError) -> Value {
 
 /// The answer a fault gives to a call of `path`, or `None` when it only delays the call.
 pub fn response(fault: &Fault, path: &str) -> Option<Response> {
-    let status = fault.status.unwrap_or(400);
+    let status = fault
+        .status
+        .unwrap_or(if fault.raw_body.is_some() { 200 } else { 400 });
     let mut response = match (&fault.body, &fault.error) {
+        _ if fault.raw_body.is_some() => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            fault.raw_body.clone().unwrap_or_default(),
+        )
+            .into_response(),
         (Some(body), _) => json_response(status, body.clone()),
         (None, Some(e)) => json_response(status, envelope(e)),
         (None, None) => (

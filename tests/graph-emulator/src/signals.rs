@@ -183,6 +183,7 @@ pub async fn signed_request(
         "{}.{encoded}",
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     );
+    shared.lock().await.signed_requests.push(signed.clone());
     let Some(url) = spec.url else {
         return Json(json!({ "signed_request": signed })).into_response();
     };

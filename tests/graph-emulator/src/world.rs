@@ -246,6 +246,8 @@ pub struct World {
     pub businesses: Vec<Business>,
     pub codes: HashMap<String, Code>,
     pub tokens: HashMap<String, Token>,
+    /// Every `signed_request` built, for the same leak checks as tokens and codes.
+    pub signed_requests: Vec<String>,
     pub faults: Faults,
     pub log: Vec<LogEntry>,
     pub code_lifetime: Duration,
@@ -295,6 +297,7 @@ impl World {
             businesses: seed.businesses,
             codes: HashMap::new(),
             tokens: HashMap::new(),
+            signed_requests: Vec::new(),
             faults: Faults::default(),
             log: Vec::new(),
             code_lifetime: Duration::from_secs(600),

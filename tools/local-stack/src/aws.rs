@@ -217,4 +217,16 @@ impl Aws {
             .ok()
             .and_then(|o| o.secret_string)
     }
+
+    /// One version of a secret, current or not.
+    pub async fn secret_value_at(&self, name: &str, version: &str) -> Option<String> {
+        self.secrets
+            .get_secret_value()
+            .secret_id(name)
+            .version_id(version)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.secret_string)
+    }
 }

@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod process;
 pub mod proxy;
+pub mod relay;
 pub mod stack;
 
-pub use stack::{Backends, Moto, Session, Stack, StackOptions, workspace_root};
+pub use stack::{Backends, Session, Stack, StackOptions, workspace_root};

@@ -21,8 +21,22 @@ async fn stop_requested() {
     }
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // As the runner `cargo run` starts each function through (see `local_stack::relay`).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [command, relay, program, rest @ ..] = args.as_slice()
+        && command == local_stack::relay::RUNNER_COMMAND
+    {
+        let err = local_stack::relay::exec_through(relay, program, rest);
+        eprintln!("local-stack: could not start {program}: {err}");
+        std::process::exit(127);
+    }
+    tokio::runtime::Runtime::new()
+        .expect("a tokio runtime")
+        .block_on(run());
+}
+
+async fn run() {
     let stop = stop_requested();
     tokio::pin!(stop);
     let options = StackOptions {
@@ -31,6 +45,7 @@ async fn main() {
         moto_port: port("DEV_MOTO_PORT", 9200),
         reload: true,
         log_dir: local_stack::workspace_root().join(".stack/dev"),
+        function_log: std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned()),
     };
     println!(
         "Starting moto_server, the Graph emulator and cargo lambda watch (logs in .stack/dev/) ..."

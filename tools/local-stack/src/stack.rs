@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::aws::{self, Aws};
 use crate::process::{Managed, free_port};
 use crate::proxy::Proxy;
+use crate::relay::RuntimeRelay;
 
 /// The demo app of `tests/graph-emulator/seed.json`; obviously fake values.
 pub const APP_ID: &str = "1000000000000001";
@@ -39,14 +40,8 @@ pub struct StackOptions {
     pub reload: bool,
     /// Where the logs of the three processes go.
     pub log_dir: PathBuf,
-}
-
-/// Which moto_server runs: moto's own, or through `tests/e2e/scale/moto_fast.py`, whose
-/// transactions and queries do not walk the whole table (for the benchmarks; same answers).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Moto {
-    Server,
-    Fast,
+    /// The functions' `RUST_LOG` (`shared::logging` keeps wire data out at any level).
+    pub function_log: String,
 }
 
 /// What the functions talk to: moto_server and the Graph emulator, each behind a proxy that
@@ -118,23 +113,19 @@ pub fn log_file(path: &Path) -> File {
 
 impl Backends {
     /// Starts moto_server (on `moto_port`, or a free port) and the emulator, and seeds them.
+    /// moto runs through `tests/e2e/scale/moto_fast.py`: moto's own server copies every table
+    /// and its whole stream in each transaction, so writes slow down as a run fills the table;
+    /// moto_fast answers the same, without walking the table.
     pub async fn start(
-        moto: Moto,
         moto_port: Option<u16>,
         emulator_port: Option<u16>,
         log_dir: &Path,
     ) -> Result<Self, String> {
         std::fs::create_dir_all(log_dir).map_err(|e| format!("log folder: {e}"))?;
         let moto_port = moto_port.unwrap_or_else(free_port);
-        let mut moto_cmd = match moto {
-            Moto::Server => Command::new("moto_server"),
-            Moto::Fast => {
-                let root = workspace_root();
-                let mut command = Command::new(root.join(".venv/bin/python"));
-                command.arg(root.join("tests/e2e/scale/moto_fast.py"));
-                command
-            }
-        };
+        let root = workspace_root();
+        let mut moto_cmd = Command::new(root.join(".venv/bin/python"));
+        moto_cmd.arg(root.join("tests/e2e/scale/moto_fast.py"));
         moto_cmd
             .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
             .env("PATH", tool_path())
@@ -221,21 +212,23 @@ impl Backends {
 
 impl Stack {
     pub async fn start(options: StackOptions) -> Result<Self, String> {
-        let backends = Backends::start(
-            Moto::Server,
-            options.moto_port,
-            options.emulator_port,
-            &options.log_dir,
-        )
-        .await?;
+        let backends =
+            Backends::start(options.moto_port, options.emulator_port, &options.log_dir).await?;
         let path = tool_path();
 
         let invoke_port = options.invoke_port.unwrap_or_else(free_port);
         let invoke_url = format!("http://127.0.0.1:{invoke_port}");
         let env_file = options.log_dir.join("functions.env");
-        write_env_file(&env_file, &backends.function_env(&invoke_url))?;
+        let mut env = backends.function_env(&invoke_url);
+        env.retain(|(name, _)| *name != "RUST_LOG");
+        env.push(("RUST_LOG", options.function_log.clone()));
+        write_env_file(&env_file, &env)?;
         let functions_log = options.log_dir.join("functions.log");
         let root = workspace_root();
+        let relay = RuntimeRelay::start(SocketAddr::from(([127, 0, 0, 1], invoke_port)))
+            .await
+            .map_err(|e| format!("start the Runtime API relay: {e}"))?;
+        let (runner_var, runner) = relay.runner_env(&bin_dir().join("local-stack"));
         let mut watch_cmd = Command::new("cargo");
         watch_cmd
             .args([
@@ -251,6 +244,7 @@ impl Stack {
             .current_dir(&root)
             .env("PATH", &path)
             .env("CARGO_TARGET_DIR", root.join("target/stack"))
+            .env(runner_var, runner)
             .stdout(log_file(&functions_log))
             .stderr(log_file(&functions_log));
         if !options.reload {

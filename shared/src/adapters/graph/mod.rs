@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::app_secrets::AppSecrets;
 use crate::lazy::Lazy;
-use crate::model::graph_error::regain_access_secs;
+use crate::model::graph_error::{MAX_WAIT_SECS, regain_access_secs};
 use crate::model::{
     AppId, Asset, ClientBusinessId, DebugToken, ExchangedToken, GraphError, GraphErrorClass,
     MeBusiness, MintParams, Ownership, PageInfo, Pixel, Signal, SystemUserId,
@@ -291,6 +291,8 @@ impl GraphClient {
             });
         }
         let oauth_endpoint = url.path().ends_with("/oauth/access_token");
+        // The path names ids only; the query and form, which may hold a code, stay out.
+        let path = url.path().to_owned();
         let mut params: Vec<(&str, String)> = params.to_vec();
         let mut request = super::http::client()
             .request(method, url)
@@ -322,6 +324,7 @@ impl GraphClient {
         };
         let response = request.send().await.map_err(network_error)?;
         let status = response.status();
+        tracing::debug!(path, http_status = status.as_u16(), "Graph answered");
         let retry_after = retry_after_secs(response.headers());
         let header = |name: &str| {
             let value = response.headers().get(name)?.to_str().ok()?;
@@ -672,7 +675,10 @@ fn retry_after_secs(headers: &reqwest::header::HeaderMap) -> Option<u64> {
         .get("x-business-use-case-usage")
         .and_then(|v| v.to_str().ok())
         .and_then(regain_access_secs)
-        .or_else(|| headers.get(RETRY_AFTER)?.to_str().ok()?.parse().ok())
+        .or_else(|| {
+            let secs: u64 = headers.get(RETRY_AFTER)?.to_str().ok()?.parse().ok()?;
+            Some(secs.min(MAX_WAIT_SECS))
+        })
 }
 
 #[cfg(test)]

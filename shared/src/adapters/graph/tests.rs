@@ -394,3 +394,15 @@ async fn unreachable_graph_is_transient_and_names_no_url() {
         "{text}"
     );
 }
+
+/// Found by `fuzz/fuzz_targets/throttle_headers.rs`: `Retry-After: 18446744073709551615` became a
+/// wait of -1 s (no pause at all); Meta's waits are read as at most a day.
+#[test]
+fn a_huge_retry_after_is_read_as_a_day() {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let raw: &[u8] = b"18446744073709551615";
+    headers.insert(RETRY_AFTER, HeaderValue::from_bytes(raw).unwrap());
+    assert_eq!(retry_after_secs(&headers), Some(MAX_WAIT_SECS));
+    headers.insert(RETRY_AFTER, HeaderValue::from_static("120"));
+    assert_eq!(retry_after_secs(&headers), Some(120));
+}

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::model::GraphError;
+use crate::model::graph_error::MAX_WAIT_SECS;
 use crate::ports::Pace;
 
 const APP: &str = "app";
@@ -65,7 +66,8 @@ fn business_usage(header: &str) -> Vec<(String, Option<u8>, i64)> {
                 .filter_map(|e| e.get("estimated_time_to_regain_access")?.as_i64())
                 .max()
                 .unwrap_or(0);
-            Some((business, busiest, minutes.max(0) * 60))
+            let secs = minutes.clamp(0, MAX_WAIT_SECS as i64 / 60) * 60;
+            Some((business, busiest, secs))
         })
         .collect()
 }
@@ -128,7 +130,7 @@ impl Throttle {
         let mut until = self.until.lock().expect("throttle lock");
         let mut set = |key: &str, secs: i64| {
             let at = until.entry(key.to_owned()).or_default();
-            *at = (*at).max(now + secs);
+            *at = (*at).max(now.saturating_add(secs));
         };
         let named: Vec<(String, i64)> = usage_header
             .map(business_usage)
@@ -137,7 +139,9 @@ impl Throttle {
             .filter(|(_, _, secs)| *secs > 0)
             .map(|(id, _, secs)| (id, secs))
             .collect();
-        let wait = err.retry_after_secs.map_or(DEFAULT_WAIT_SECS, |s| s as i64);
+        let wait = err
+            .retry_after_secs
+            .map_or(DEFAULT_WAIT_SECS, |s| s.min(MAX_WAIT_SECS) as i64);
         match err.code {
             Some(80000..=80014) if !named.is_empty() => {
                 for (id, secs) in named {
@@ -216,6 +220,29 @@ mod tests {
         throttle.observe(None, Some("not json"), 1001);
         throttle.observe(Some("{}"), None, 1001);
         assert_eq!(throttle.pace(Some("42"), 1001), Pace::Stop { until: 1300 });
+    }
+
+    /// Found by `fuzz/fuzz_targets/throttle_headers.rs`: a huge `Retry-After` became a negative
+    /// wait (no pause at all), a huge regain estimate overflowed.
+    #[test]
+    fn huge_waits_from_meta_pause_for_a_day() {
+        let throttle = Throttle::default();
+        let err = GraphError {
+            retry_after_secs: Some(u64::MAX),
+            ..GraphError::meta(400, 4, None)
+        };
+        throttle.record(&err, None, Some("42"), 1000);
+        assert_eq!(throttle.wait(Some("42"), 1001), Some(MAX_WAIT_SECS - 1));
+        let header: &[u8] = br#"{"42":[{"estimated_time_to_regain_access":9223372036854775807}]}"#;
+        let header = std::str::from_utf8(header).unwrap();
+        let throttle = Throttle::default();
+        throttle.record(
+            &GraphError::meta(400, 80004, None),
+            Some(header),
+            Some("42"),
+            1000,
+        );
+        assert_eq!(throttle.wait(Some("42"), 1000), Some(MAX_WAIT_SECS));
     }
 
     #[test]

@@ -9,8 +9,17 @@ use crate::error::{Error, Result};
 pub const MAX_QUERY_LEN: usize = 4096;
 
 /// Decoded query parameters, in order, with repeats kept so they can be refused.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Query(Vec<(String, String)>);
+
+/// Names only: values include the `code`, the `state` and `signed_request`.
+impl std::fmt::Debug for Query {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Query")
+            .field(&self.0.iter().map(|(name, _)| name).collect::<Vec<_>>())
+            .finish()
+    }
+}
 
 pub fn query(req: &Request) -> Result<Query> {
     let raw = req.uri().query().unwrap_or("");
@@ -133,13 +142,25 @@ pub fn describe_json_error(err: &serde_json::Error) -> String {
         Category::Syntax | Category::Eof => "malformed JSON".into(),
         Category::Io => "unreadable body".into(),
         Category::Data => {
-            // serde's own messages quote the offending value ("invalid type: string \"..\"");
-            // keep only what was expected. Our validators' messages never quote input.
+            // serde's own messages quote the offending value ("invalid type: string \"..\"")
+            // or name ("unknown field `..`"); keep only what was expected. Our validators'
+            // messages never quote input.
             let text = err.to_string();
-            let text = text.split(" at line").next().unwrap_or_default();
+            let text = text
+                .rsplit_once(" at line")
+                .map_or(text.as_str(), |(t, _)| t);
             if text.starts_with("invalid ") {
                 let expected = text.rsplit_once(", expected ").map_or("", |(_, e)| e);
                 format!("a field has the wrong type or value (expected {expected})")
+            } else if let Some(kind) = ["field", "variant"]
+                .into_iter()
+                .find(|kind| text.starts_with(&format!("unknown {kind} `")))
+            {
+                // After the last "`, expected " comes only our own list of names.
+                match text.rsplit_once("`, expected ") {
+                    Some((_, expected)) => format!("an unknown {kind} (expected {expected})"),
+                    None => format!("an unknown {kind}"),
+                }
             } else {
                 text.chars().take(200).collect()
             }
@@ -226,5 +247,51 @@ mod tests {
         assert!(!err.to_string().contains("s3cr3t"), "{err}");
         let err = json_body::<In>(&post("application/json", r#"{}"#), 100).unwrap_err();
         assert!(err.to_string().contains("missing field `code`"), "{err}");
+    }
+
+    /// Found by `fuzz/fuzz_targets/json_body.rs`: serde names an unknown field (or variant)
+    /// as sent, and the message went back to the caller whole.
+    #[test]
+    fn an_unknown_field_is_not_quoted_back() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct In {
+            partner_ref: String,
+            #[serde(default)]
+            mode: Option<Mode>,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(rename_all = "snake_case")]
+        enum Mode {
+            Bisu,
+        }
+        let body = |raw: &[u8]| {
+            http::Request::builder()
+                .method("POST")
+                .uri("/x")
+                .header("content-type", "application/json")
+                .body(Body::Binary(raw.to_vec()))
+                .unwrap()
+        };
+        let err = json_body::<In>(&body(b"{\"partner_refpathcct-42@sh{\"partnere\"}"), 100)
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("partner_refpathcct"), "{err}");
+        assert!(
+            err.contains("an unknown field (expected `partner_ref` or `mode`)"),
+            "{err}"
+        );
+        let err = json_body::<In>(
+            &body(br#"{"partner_ref":"a","mode":"s3cr3t`, expected x"}"#),
+            100,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("s3cr3t"), "{err}");
+        assert!(
+            err.contains("an unknown variant (expected `bisu`)"),
+            "{err}"
+        );
     }
 }

@@ -17,6 +17,20 @@ pub struct Launch {
 }
 
 impl Launch {
+    /// A release binary of the workspace (from `BENCH_BIN_DIR`, else `target/release`) in
+    /// `env` (see [`lambda_env`]).
+    pub fn release(name: &'static str, env: &[(String, String)]) -> Self {
+        let dir = std::env::var_os("BENCH_BIN_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| local_stack::stack::workspace_root().join("target/release"));
+        Self {
+            name,
+            program: dir.join(name),
+            args: vec![],
+            env: env.to_vec(),
+        }
+    }
+
     /// The command for this launch on `api`, its output appended to `log`.
     pub fn command(&self, api: &RuntimeApi, log: &Path) -> Command {
         let mut command = Command::new(&self.program);
@@ -38,6 +52,17 @@ impl Launch {
             .stderr(local_stack::stack::log_file(log));
         command
     }
+}
+
+/// The functions' environment for the local stack (`Backends::function_env`), with the region
+/// also under the name boto3 reads (Lambda sets both).
+pub fn lambda_env(env: &[(&'static str, String)]) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    env.push(("AWS_DEFAULT_REGION".into(), local_stack::aws::REGION.into()));
+    env
 }
 
 pub struct Instance {

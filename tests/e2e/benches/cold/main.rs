@@ -6,14 +6,15 @@
 //! the table to `bench/results.md`.
 
 mod callgrind;
+mod host;
 mod instance;
 mod report;
 mod runtime_api;
 mod stats;
 mod workloads;
 
+use local_stack::Backends;
 use local_stack::stack::workspace_root;
-use local_stack::{Backends, Moto};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,7 +28,6 @@ use stats::Sample;
 struct Options {
     cold_starts: usize,
     warm: usize,
-    bin_dir: PathBuf,
     out: PathBuf,
 }
 
@@ -43,9 +43,6 @@ impl Options {
         Self {
             cold_starts: number("BENCH_COLD_STARTS", 40),
             warm: number("BENCH_WARM", 1000),
-            bin_dir: std::env::var_os("BENCH_BIN_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| root.join("target/release")),
             out: std::env::var_os("BENCH_OUT")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| root.join("bench/results.md")),
@@ -88,25 +85,9 @@ fn main() -> ExitCode {
 }
 
 /// Every launch of the benchmark, in the order a round of cold starts runs them.
-fn launches(options: &Options, env: &[(&'static str, String)]) -> Vec<(Role, Launch)> {
-    let mut env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    // Lambda sets both; boto3 reads only this one.
-    env.push(("AWS_DEFAULT_REGION".into(), local_stack::aws::REGION.into()));
-    let binary = |role: Role| {
-        let name = role.name();
-        (
-            role,
-            Launch {
-                name,
-                program: options.bin_dir.join(name),
-                args: vec![],
-                env: env.clone(),
-            },
-        )
-    };
+fn launches(env: &[(&'static str, String)]) -> Vec<(Role, Launch)> {
+    let env = instance::lambda_env(env);
+    let binary = |role: Role| (role, Launch::release(role.name(), &env));
     let python = Launch {
         name: Role::Python.name(),
         program: workspace_root().join(".venv/bin/python"),
@@ -189,11 +170,9 @@ fn check(role: Role, answer: &[u8]) -> Result<(), String> {
 
 async fn run(options: &Options) -> Result<Measured, String> {
     let log_dir = workspace_root().join(".stack/bench");
-    // moto_fast: moto's own server copies the whole table on every transaction, which would
-    // make the warm figures of writing paths a measure of how many items the run has written.
-    let backends = Backends::start(Moto::Fast, None, None, &log_dir).await?;
+    let backends = Backends::start(None, None, &log_dir).await?;
     let env = backends.function_env("https://bench.example.test");
-    let launches = launches(options, &env);
+    let launches = launches(&env);
     let log = log_dir.join("functions.log");
     let oauth = &launches[1].1;
     let setup = Instance::start(oauth, &log).await?;

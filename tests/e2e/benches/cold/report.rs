@@ -5,6 +5,7 @@ use std::fmt::Write;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::host;
 use crate::stats::{Sample, ms};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -460,21 +461,16 @@ pub fn render(m: &Measured) -> String {
     out
 }
 
-/// The machine and the date, for the table's heading.
+/// The machine, the date and the commit, for the table's heading.
 fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let date = std::process::Command::new("date")
         .args(["-u", "+%Y-%m-%d"])
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
-    format!("Measured {date} on {cores} cores of {cpu} (Linux x86_64).")
+    format!(
+        "Measured {date} on {} (Linux x86_64), commit {}.",
+        host::machine(),
+        host::commit()
+    )
 }

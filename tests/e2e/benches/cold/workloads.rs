@@ -151,7 +151,11 @@ pub async fn code_post(setup: &Instance, emulator: &Emulator) -> Result<Vec<u8>,
 /// Onboards a new business through `setup`; answers its id.
 pub async fn onboard(setup: &Instance, emulator: &Emulator) -> Result<String, String> {
     let event = code_post(setup, emulator).await?;
-    let answer = call(setup, &event, 200).await?;
+    onboarded_id(&call(setup, &event, 200).await?)
+}
+
+/// The client business id a successful code POST answers with.
+pub fn onboarded_id(answer: &HttpAnswer) -> Result<String, String> {
     let body: Value = serde_json::from_str(&answer.body).map_err(|e| e.to_string())?;
     body["client_business_id"]
         .as_str()

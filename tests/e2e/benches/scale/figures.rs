@@ -31,26 +31,6 @@ fn machine() -> String {
     )
 }
 
-fn commit() -> String {
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .current_dir(local_stack::stack::workspace_root())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            .unwrap_or_default()
-    };
-    let head = git(&["rev-parse", "--short", "HEAD"]);
-    let dirty = !git(&["status", "--porcelain", "--untracked-files=no"]).is_empty();
-    if dirty {
-        format!("{head} with uncommitted changes")
-    } else {
-        head
-    }
-}
-
 struct Stats {
     min: f64,
     mean: f64,
@@ -199,7 +179,7 @@ pub fn render(settings: &Settings, outcome: &Outcome, checks: &[Check]) -> Strin
                 .map_or(0, |d| d.as_secs() as i64)
         ),
         machine(),
-        commit(),
+        super::host::commit(),
         secs(outcome.total_wall),
         secs(outcome.seed_wall),
     );

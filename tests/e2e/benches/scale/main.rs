@@ -11,6 +11,10 @@
 
 mod checks;
 mod figures;
+// Only its `commit`: the scale figures describe the machine with its memory and load.
+#[allow(dead_code)]
+#[path = "../cold/host.rs"]
+mod host;
 mod seed;
 mod sim;
 mod stack;

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 pub use e2e::emulator::Emulator;
-use local_stack::{Backends, Moto};
+use local_stack::Backends;
 
 pub struct Stack {
     pub moto_url: String,
@@ -16,7 +16,7 @@ pub struct Stack {
 
 impl Stack {
     pub async fn start(log_dir: &Path) -> Result<Self, String> {
-        let backends = Backends::start(Moto::Fast, None, None, log_dir).await?;
+        let backends = Backends::start(None, None, log_dir).await?;
         Ok(Self {
             moto_url: backends.moto_url.clone(),
             emulator: Emulator::new(backends.emulator_url.clone()),

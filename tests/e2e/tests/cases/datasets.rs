@@ -40,11 +40,15 @@ fn ownership_count(body: &Value, ownership: &str) -> usize {
 pub async fn all_pages_of_both_lists_are_read_once_then_served_from_the_table(stack: &Stack) {
     let business = onboarded(stack, 230, 140, true).await;
     let path = format!("/clients/{}/datasets", business.id);
+    let lost = stack.lost_answers.load(std::sync::atomic::Ordering::SeqCst);
     let first = stack.get(&path).await;
     assert_eq!(first.status, 200, "{}", first.body);
     let body = first.json();
     assert_eq!(body["count"], 370);
-    assert_eq!(body["source"], "graph");
+    // Sent again when watch lost the first answer: then the table served it (the Graph calls
+    // below show the lists were still read once).
+    let again = stack.lost_answers.load(std::sync::atomic::Ordering::SeqCst) > lost;
+    assert_eq!(body["source"], if again { "cache" } else { "graph" });
     assert_eq!(
         (
             ownership_count(&body, "owned"),

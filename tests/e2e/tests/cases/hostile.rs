@@ -2351,6 +2351,11 @@ pub async fn hostile_inputs_get_4xx_or_invalid_request_and_change_nothing(stack:
         .to_string()
         .into_bytes(),
     };
+    stack
+        .credentials
+        .lock()
+        .unwrap()
+        .push(fixtures.valid_signed_request.clone());
 
     let values = hostile_values();
     let mut corpus = Corpus::default();

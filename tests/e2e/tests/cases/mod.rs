@@ -2,6 +2,7 @@
 
 mod browser;
 mod core;
+mod custody;
 mod datasets;
 mod events;
 mod faults;
@@ -12,6 +13,7 @@ mod obo;
 mod offboarding;
 mod onboarding;
 mod partner;
+mod races;
 mod tokens;
 
 use e2e::Stack;
@@ -40,6 +42,19 @@ pub fn all() -> Vec<(&'static str, Case)> {
         faults::graph_5xx_on_me_is_retried,
         faults::graph_unreachable_answers_503_and_stores_nothing,
         faults::aws_unreachable_answers_503_then_a_new_session_succeeds,
+        custody::bisu_onboarding_keeps_custody_when_aws_fails_at_each_write,
+        custody::obo_onboarding_keeps_custody_when_aws_fails_at_each_write,
+        custody::minting_keeps_custody_when_aws_fails_at_each_write,
+        custody::page_tokens_keep_custody_when_aws_fails_at_each_write,
+        custody::offboarding_completes_when_aws_fails_at_each_write,
+        custody::bisu_onboarding_keeps_custody_when_graph_fails_at_each_call,
+        custody::obo_onboarding_keeps_custody_when_graph_fails_at_each_call,
+        custody::minting_keeps_custody_when_graph_fails_at_each_call,
+        custody::page_tokens_keep_custody_when_graph_fails_at_each_call,
+        custody::offboarding_completes_when_graph_fails_at_each_call,
+        races::fifty_concurrent_callbacks_for_one_state_exchange_the_code_once,
+        races::offboarding_racing_fetch_mint_pages_and_refresh_leaves_nothing,
+        races::twenty_concurrent_sweeps_claim_each_due_client_once,
         datasets::all_pages_of_both_lists_are_read_once_then_served_from_the_table,
         datasets::refresh_rereads_graph_and_drops_a_removed_pixel,
         datasets::an_invalidated_token_marks_the_client_for_reconnection,
