@@ -185,7 +185,7 @@ fuzz_target!(|data: &[u8]| {
                 .filter(|(k, _)| k == "appsecret_proof")
                 .map(|(_, v)| v)
                 .collect();
-            assert_eq!(proofs, [proof.clone()], "{}", request.target);
+            assert_eq!(proofs, std::slice::from_ref(&proof), "{}", request.target);
         }
     }
     let last = served.last();

@@ -1,7 +1,6 @@
 //! Direct-invocation payloads: `shared::lambda::invoke::Payload` read as lambda_runtime reads it
-//! (it must never fail, so the runtime never answers for us), then `invoke::parse` into the
-//! fields of each function's direct invocation (built from shared's types and checked with
-//! shared's validators; the request structs live in the function binaries).
+//! (it must never fail, so the runtime never answers for us), then `invoke::parse` into each
+//! function's invocation (`shared::lambda::shapes`), checked with shared's validators.
 #![no_main]
 
 use fuzz_support::assert_quotes_only;
@@ -10,44 +9,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::lambda::invoke::{self, Payload};
+use shared::lambda::shapes::{LookupRequest, OffboardRequest, TokenFields};
 use shared::model::{ClientBusinessId, SystemUserId, is_digits};
 use shared::offboarding::parse_reason;
 use shared::tokens::{MintRequest, parse_page_id};
-
-/// dataset-lookup: `{"client_business_id", "refresh"?}`.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LookupRequest {
-    client_business_id: String,
-    #[serde(default)]
-    refresh: bool,
-}
-
-/// offboarding: `{"client_business_id", "reason", "dataset_id"?}`.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OffboardRequest {
-    client_business_id: String,
-    reason: String,
-    #[serde(default)]
-    dataset_id: Option<String>,
-}
-
-/// token-fetch: every field any of its shapes may carry.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TokenFields {
-    action: Option<String>,
-    client_business_id: Option<String>,
-    scope: Option<Vec<String>>,
-    assets: Option<Vec<String>>,
-    expires_in_60_days: Option<bool>,
-    force_refresh: Option<bool>,
-    page_id: Option<String>,
-    owner: Option<String>,
-    max_items: Option<usize>,
-    system_user_id: Option<String>,
-}
 
 const NAMES: &[&str] = &[
     "client_business_id",

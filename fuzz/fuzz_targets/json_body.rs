@@ -1,55 +1,20 @@
 //! JSON request bodies of the HTTP routes: `shared::lambda::http::json_body` into the bodies of
-//! `POST /onboarding/sessions` and `POST /oauth/code` (built from shared's own types: the
-//! request structs themselves live in the oauth-callback binary, which a fuzz crate cannot
-//! link), and into any JSON value. The first byte picks the shape (`0` session, `1` code, `2`
+//! `POST /onboarding/sessions` and `POST /oauth/code` (`shared::lambda::shapes`), and into any
+//! JSON value. The first byte picks the shape (`0` session, `1` code, `2`
 //! any value) and the Content-Type; the rest is the body.
 #![no_main]
 
 use fuzz_support::{assert_quotes_only, same_json};
 use libfuzzer_sys::fuzz_target;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use shared::Error;
 use shared::lambda::http::json_body;
-use shared::model::{
-    Asset, ClientBusinessId, MAX_AUTH_CODE_LEN, Mode, PartnerRef, SessionState, parse_auth_code,
-};
+use shared::lambda::shapes::{CodeRequest, NewSessionRequest};
+use shared::model::{MAX_AUTH_CODE_LEN, SessionState, parse_auth_code};
 
 /// oauth-callback's `MAX_BODY`.
 const MAX_BODY: usize = 8 * 1024;
-
-/// The fields of `POST /onboarding/sessions`.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewSessionRequest {
-    partner_ref: PartnerRef,
-    #[serde(default)]
-    mode: Option<Mode>,
-    #[serde(default)]
-    client_business_id: Option<ClientBusinessId>,
-    #[serde(default)]
-    assets: Option<Vec<AssetRequest>>,
-    #[serde(default)]
-    scope: Option<Vec<String>>,
-}
-
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AssetRequest {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    tasks: Option<Vec<String>>,
-}
-
-/// The fields of `POST /oauth/code`.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CodeRequest {
-    code: String,
-    state: String,
-}
 
 const SESSION_NAMES: &[&str] = &[
     "partner_ref",
@@ -124,8 +89,11 @@ fuzz_target!(|data: &[u8]| {
                 return;
             };
             // What oauth-callback does next with the fields.
-            for asset in request.assets.unwrap_or_default() {
-                if let Ok(checked) = Asset::new(&asset.id, &asset.kind, asset.tasks.clone()) {
+            let Ok(Some(obo)) = request.obo() else {
+                return;
+            };
+            for checked in &obo.assets {
+                {
                     assert!(!checked.tasks.is_empty() && checked.tasks.len() <= 8);
                     assert!(
                         checked

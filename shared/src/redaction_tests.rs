@@ -5,6 +5,7 @@ use secrecy::SecretString;
 
 use crate::app_secrets::AppSecrets;
 use crate::lambda::http::query;
+use crate::lambda::shapes::CodeRequest;
 use crate::model::graph_types::ExchangedToken;
 use crate::model::{Session, SessionState, TokenAnswer, TokenSecret, parse_auth_code};
 use crate::onboarding::BoundSession;
@@ -50,6 +51,14 @@ fn app_secrets_codes_and_states() {
     assert_redacted(format!("{code:?}"), &["AQfakeauthorizationcode"]);
     let state = SessionState::generate();
     assert_redacted(format!("{state:?}"), &[state.expose()]);
+    let posted: CodeRequest = serde_json::from_value(
+        serde_json::json!({"code": "AQfakeauthorizationcode", "state": state.expose()}),
+    )
+    .unwrap();
+    assert_redacted(
+        format!("{posted:?}"),
+        &["AQfakeauthorizationcode", state.expose()],
+    );
 }
 
 #[test]

@@ -2,12 +2,12 @@
 
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde::Deserialize;
 use serde_json::Value;
 use shared::datasets;
 use shared::lambda::event::Routes;
 use shared::lambda::http::{json, query};
 use shared::lambda::invoke;
+use shared::lambda::shapes::LookupRequest;
 use shared::model::ClientBusinessId;
 use shared::tokens::Recovery;
 use shared::{Error, Ports, Result};
@@ -18,14 +18,6 @@ pub struct App {
 
 /// This function cannot read the partner secret: a lost token is recovered by token-fetch.
 const RECOVERY: Recovery = Recovery::NotHere;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LookupRequest {
-    client_business_id: String,
-    #[serde(default)]
-    refresh: bool,
-}
 
 /// The routes, parsed from the path.
 enum Route {

@@ -2,17 +2,16 @@
 
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use shared::clock::rfc3339;
 use shared::config::{Config, OnboardingConfig};
 use shared::lambda::http::{
     Query, cookie, error_json, error_json_with, json, json_body, query, redirect, respond,
     set_cookie,
 };
-use shared::model::{
-    Asset, ClientBusinessId, Mode, OnboardingResult, PartnerRef, SessionState, parse_auth_code,
-};
-use shared::onboarding::{self, BROWSER_COOKIE, CodeSource, OboRequest};
+use shared::lambda::shapes::{CodeRequest, NewSessionRequest};
+use shared::model::{ClientBusinessId, Mode, OnboardingResult, SessionState, parse_auth_code};
+use shared::onboarding::{self, BROWSER_COOKIE, CodeSource};
 use shared::tokens::Recovery;
 use shared::{Error, Ports, Result, datasets};
 
@@ -30,66 +29,12 @@ pub struct App {
     pub ports: Ports,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewSessionRequest {
-    partner_ref: PartnerRef,
-    #[serde(default)]
-    mode: Option<Mode>,
-    #[serde(default)]
-    client_business_id: Option<ClientBusinessId>,
-    #[serde(default)]
-    assets: Option<Vec<AssetRequest>>,
-    #[serde(default)]
-    scope: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AssetRequest {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    tasks: Option<Vec<String>>,
-}
-
-impl NewSessionRequest {
-    /// The On-Behalf-Of part, when any of its fields is there.
-    fn obo(self) -> Result<Option<OboRequest>> {
-        if self.client_business_id.is_none() && self.assets.is_none() && self.scope.is_none() {
-            return Ok(None);
-        }
-        let client_business_id = self.client_business_id.ok_or_else(|| {
-            Error::InvalidRequest("assets and scope go with a client_business_id".into())
-        })?;
-        let assets = self
-            .assets
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| Asset::new(&a.id, &a.kind, a.tasks))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Some(OboRequest {
-            client_business_id,
-            assets,
-            scopes: self.scope.unwrap_or_default(),
-        }))
-    }
-}
-
 #[derive(Serialize)]
 struct NewSessionResponse<'a> {
     state: &'a str,
     login_url: &'a str,
     onboarding_url: &'a str,
     expires_at: &'a str,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CodeRequest {
-    code: String,
-    state: String,
 }
 
 #[derive(Serialize)]
@@ -320,7 +265,7 @@ fn success_url(target: &url::Url, result: &OnboardingResult) -> url::Url {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::model::{ClientBusinessId, ClientStatus, SystemUserId};
+    use shared::model::{ClientBusinessId, ClientStatus, PartnerRef, SystemUserId};
 
     #[test]
     fn success_redirect_keeps_the_target_query_and_adds_the_result() {

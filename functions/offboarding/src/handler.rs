@@ -4,11 +4,11 @@
 use lambda_http::http::Method;
 use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::lambda::event::Routes;
 use shared::lambda::http::{json, query, raw_body, text};
 use shared::lambda::invoke;
+use shared::lambda::shapes::OffboardRequest;
 use shared::model::{ClientBusinessId, is_digits};
 use shared::offboarding::{self, Initiator};
 use shared::signatures::MAX_SIGNED_REQUEST_LEN;
@@ -24,16 +24,6 @@ const MAX_CHALLENGE: usize = 256;
 
 pub struct App {
     pub ports: Ports,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OffboardRequest {
-    client_business_id: String,
-    reason: String,
-    /// Only this dataset: its granular tokens revoked, its item removed, the client stays.
-    #[serde(default)]
-    dataset_id: Option<String>,
 }
 
 impl App {

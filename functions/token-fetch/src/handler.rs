@@ -1,31 +1,15 @@
 //! Maps the direct invocations of DESIGN section 3 to `shared::tokens` and `shared::sweep`.
 
 use lambda_http::lambda_runtime::{Diagnostic, LambdaEvent};
-use serde::Deserialize;
 use serde_json::Value;
 use shared::lambda::invoke::{self, Payload};
+use shared::lambda::shapes::TokenFields;
 use shared::model::{ClientBusinessId, Owner, Signal, SystemUserId};
 use shared::tokens::{self, MintRequest};
 use shared::{Error, Ports, Result, partner, sweep};
 
 pub struct App {
     pub ports: Ports,
-}
-
-/// Every field any shape of DESIGN may carry; anything else is refused.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Fields {
-    action: Option<String>,
-    client_business_id: Option<String>,
-    scope: Option<Vec<String>>,
-    assets: Option<Vec<String>>,
-    expires_in_60_days: Option<bool>,
-    force_refresh: Option<bool>,
-    page_id: Option<String>,
-    owner: Option<String>,
-    max_items: Option<usize>,
-    system_user_id: Option<String>,
 }
 
 /// One variant per shape of DESIGN section 3 that is built.
@@ -59,7 +43,7 @@ enum Invocation {
 }
 
 /// `{"action": "partner.provision", "system_user_id", "scope", "expires_in_60_days"?}`.
-fn provision(f: Fields) -> Result<Invocation> {
+fn provision(f: TokenFields) -> Result<Invocation> {
     let alone = f.client_business_id.is_none()
         && f.owner.is_none()
         && f.page_id.is_none()
@@ -86,10 +70,10 @@ fn provision(f: Fields) -> Result<Invocation> {
     })
 }
 
-impl TryFrom<Fields> for Invocation {
+impl TryFrom<TokenFields> for Invocation {
     type Error = Error;
 
-    fn try_from(f: Fields) -> Result<Self> {
+    fn try_from(f: TokenFields) -> Result<Self> {
         match f.action.as_deref() {
             Some("partner.provision") => return provision(f),
             Some("partner.rotate") => {
@@ -233,7 +217,7 @@ impl App {
     }
 
     async fn dispatch(&self, payload: Payload, deadline_ms: u64) -> Result<Value> {
-        let fields: Fields = invoke::parse(payload.into_json()?)?;
+        let fields: TokenFields = invoke::parse(payload.into_json()?)?;
         let answer = match Invocation::try_from(fields)? {
             Invocation::Sweep { max_items } => {
                 let limits = sweep::Limits {
@@ -303,7 +287,7 @@ mod tests {
 
     fn parse(raw: &str) -> Result<Invocation> {
         let value: Value = serde_json::from_str(raw).unwrap();
-        Invocation::try_from(invoke::parse::<Fields>(value)?)
+        Invocation::try_from(invoke::parse::<TokenFields>(value)?)
     }
 
     #[test]

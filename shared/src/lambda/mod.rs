@@ -5,3 +5,4 @@ pub mod event;
 pub mod html;
 pub mod http;
 pub mod invoke;
+pub mod shapes;

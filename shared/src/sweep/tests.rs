@@ -72,20 +72,26 @@ async fn a_crash_after_each_write_step_of_onboarding_is_repaired_by_the_sweep() 
     assert!(at > 5, "onboarding made several calls");
 }
 
+/// A client of business 100 whose mint of a granular token crashed before its `at`th call
+/// (`None`: it ran to its end).
+async fn mint_crashed_before(at: usize) -> (Fakes, Ports, ClientBusinessId, Option<String>) {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let request = MintRequest::new(vec!["ads_management".into()], vec![], false, false).unwrap();
+    let crashed = fakes
+        .interleaver
+        .crash_before(at, granular(&ports, &id, request))
+        .await;
+    (fakes, ports, id, crashed)
+}
+
 #[tokio::test]
 async fn a_crash_after_each_write_step_of_a_mint_is_repaired_by_the_sweep() {
     let mut at = 1;
     let mut adopted = 0;
     loop {
-        let fakes = Fakes::new();
-        let ports = fakes.ports();
-        let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
-        let request =
-            MintRequest::new(vec!["ads_management".into()], vec![], false, false).unwrap();
-        let crashed = fakes
-            .interleaver
-            .crash_before(at, granular(&ports, &id, request))
-            .await;
+        let (fakes, ports, _, crashed) = mint_crashed_before(at).await;
         let report = sweep_after_grace(&fakes, &ports).await;
         adopted += report.secrets_adopted;
         if let Err(problem) = consistent(&fakes) {
@@ -106,15 +112,7 @@ async fn a_crash_after_each_write_step_of_a_mint_is_repaired_by_the_sweep() {
 async fn a_minted_secret_left_by_a_crash_is_revoked_when_its_client_is_offboarded() {
     let mut left = 0;
     for at in 1.. {
-        let fakes = Fakes::new();
-        let ports = fakes.ports();
-        let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
-        let request =
-            MintRequest::new(vec!["ads_management".into()], vec![], false, false).unwrap();
-        let crashed = fakes
-            .interleaver
-            .crash_before(at, granular(&ports, &id, request))
-            .await;
+        let (fakes, ports, id, crashed) = mint_crashed_before(at).await;
         let held = fakes
             .vault
             .names()
