@@ -116,7 +116,8 @@ load: venv-dev
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" GRAPH_EMULATOR="$(CURDIR)/target/release/graph-emulator" \
 		cargo bench -p e2e --bench load
 
-# Hardening: a short run of each fuzz target (not part of `make test`).
+# Hardening (issue 14, not part of `make test`): every fuzz target, 10 minutes each (FUZZ_SECONDS,
+# FUZZ_TARGETS, FUZZ_PARALLEL); writes bench/fuzz.md, fails on a crash.
 fuzz:
 	scripts/harden.sh
 

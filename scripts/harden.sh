@@ -72,7 +72,7 @@ run_target() {
       -max_total_time="$seconds" -max_len="$(max_len "$target")" "$(dict "$target")" \
       -timeout=30 -print_final_stats=1) \
     > "$logs/$target.log" 2>&1 || rc=$?
-  echo "$rc $(( $(date +%s) - started ))" > "$logs/$target.result"
+  echo "$rc $(( $(date +%s) - started )) $(date -u +%Y-%m-%dT%H:%MZ)" > "$logs/$target.result"
 }
 
 running=0
@@ -88,11 +88,13 @@ done
 wait
 
 final_stat() { grep -a "^stat::$2:" "$logs/$1.log" | tail -1 | awk '{print $2}' || true; }
-table="| target | seconds | executions | exec/s | corpus | crashes |
-|---|---:|---:|---:|---:|---:|"
+# Every target's last run, this one's or an earlier one's (a subset run refreshes its rows).
+table="| target | finished | seconds | executions | exec/s | corpus | crashes |
+|---|---|---:|---:|---:|---:|---:|"
 failed=()
-for target in $targets; do
-  read -r rc wall < "$logs/$target.result"
+for target in $all_targets; do
+  [[ -f "$logs/$target.result" ]] || continue
+  read -r rc wall at < "$logs/$target.result"
   # libFuzzer's own count of the time it fuzzed, else the wall clock.
   ran=$(grep -ao 'Done [0-9]* runs in [0-9]* second' "$logs/$target.log" | awk '{print $5}' | tail -1 || true)
   execs=$(final_stat "$target" number_of_executed_units)
@@ -100,11 +102,11 @@ for target in $targets; do
   corpus=$(find "fuzz/corpus/$target" -type f | wc -l)
   crashes=$(comm -13 "$logs/$target.artifacts-before" <(ls "fuzz/artifacts/$target") | grep -c . || true)
   if [[ "$rc" != 0 || "$crashes" != 0 ]]; then
-    failed+=("$target")
+    [[ " $(echo $targets) " == *" $target "* ]] && failed+=("$target")
     (( crashes > 0 )) || crashes="failed (exit $rc)"
   fi
   table+="
-| $target | ${ran:-$wall} | ${execs:-?} | ${rate:-?} | $corpus | $crashes |"
+| $target | ${at:--} | ${ran:-$wall} | ${execs:-?} | ${rate:-?} | $corpus | $crashes |"
 done
 
 echo
@@ -113,11 +115,11 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 {
   echo "# Fuzzing"
   echo
-  echo "\`make fuzz\` (\`scripts/harden.sh\`): every fuzz target in \`fuzz/fuzz_targets\` for"
-  echo "${seconds} s each (\`FUZZ_SECONDS\`), from the seeds in \`fuzz/seeds\` and the corpus of earlier"
-  echo "runs, built with debug assertions. Executions are libFuzzer's \`stat::number_of_executed_units\`;"
-  echo "corpus is the working corpus after the run; crashes are the artifacts the run left in"
-  echo "\`fuzz/artifacts/<target>\`."
+  echo "\`make fuzz\` (\`scripts/harden.sh\`): every fuzz target in \`fuzz/fuzz_targets\`, from the"
+  echo "seeds in \`fuzz/seeds\` and the corpus of earlier runs, built with debug assertions; each"
+  echo "row is that target's last run (this one ran ${seconds} s each: \`FUZZ_SECONDS\`). Executions are"
+  echo "libFuzzer's \`stat::number_of_executed_units\`; corpus is the working corpus after the run;"
+  echo "crashes are the artifacts that run left in \`fuzz/artifacts/<target>\`."
   echo
   echo "$table"
   echo

@@ -249,4 +249,20 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+
+    /// Found by `fuzz/fuzz_targets/invocation.rs`: serde_json's own `Value` refuses an object
+    /// keyed by its private RawValue token; the payload reads the object, which no shape takes.
+    #[test]
+    fn an_object_keyed_by_serde_jsons_raw_value_token_is_read_then_refused() {
+        let raw: &[u8] = br#"{"$serde_json::private::RawValue": ""}"#;
+        assert!(serde_json::from_slice::<Value>(raw).is_err());
+        let payload: Payload = serde_json::from_slice(raw).unwrap();
+        let value = payload.into_json().unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"$serde_json::private::RawValue": ""})
+        );
+        let refused = parse::<crate::lambda::shapes::TokenFields>(value).unwrap_err();
+        assert_eq!(refused.error_type(), "InvalidRequest");
+    }
 }

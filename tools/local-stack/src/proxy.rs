@@ -133,12 +133,7 @@ async fn requests(
     carried: &AtomicUsize,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = match from.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        let chunk = &buf[..n];
+    while let Some(chunk) = next_chunk(&mut from, &mut buf).await {
         // A request's head comes in one read on loopback; one operation per request.
         if is_request_head(chunk) && shared.landed.load(Ordering::SeqCst) {
             shared.go_down();
@@ -173,20 +168,27 @@ async fn answers(
     carried: &AtomicUsize,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = match from.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
+    while let Some(chunk) = next_chunk(&mut from, &mut buf).await {
         if carried.load(Ordering::SeqCst) == shared.epoch.load(Ordering::SeqCst)
             && shared.landed.load(Ordering::SeqCst)
         {
             shared.go_down();
             return;
         }
-        if to.write_all(&buf[..n]).await.is_err() {
+        if to.write_all(chunk).await.is_err() {
             return;
         }
+    }
+}
+
+/// The next bytes `from` sends; `None` once it has closed (or failed).
+pub(crate) async fn next_chunk<'b>(
+    from: &mut OwnedReadHalf,
+    buf: &'b mut [u8],
+) -> Option<&'b [u8]> {
+    match from.read(buf).await {
+        Ok(0) | Err(_) => None,
+        Ok(n) => Some(&buf[..n]),
     }
 }
 

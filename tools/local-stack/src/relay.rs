@@ -14,8 +14,10 @@
 
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
+
+use crate::proxy::next_chunk;
 
 /// How long the relay keeps watch's side open after the function closed its own, unless watch
 /// closes first: far longer than watch needs to read what it was sent.
@@ -80,9 +82,9 @@ async fn relay(function: TcpStream, watch: SocketAddr) {
                 }
                 pending.drain(..len);
             }
-            match from_function.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => pending.extend_from_slice(&buf[..n]),
+            match next_chunk(&mut from_function, &mut buf).await {
+                Some(chunk) => pending.extend_from_slice(chunk),
+                None => break,
             }
         }
         // The function closed its side: watch's side stays open (see the module comment).
@@ -90,15 +92,10 @@ async fn relay(function: TcpStream, watch: SocketAddr) {
     };
     let answers = async {
         let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            match from_watch.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    if to_function.write_all(&buf[..n]).await.is_err() {
-                        // The function is gone; watch may still be reading what it was sent.
-                        std::future::pending::<()>().await;
-                    }
-                }
+        while let Some(chunk) = next_chunk(&mut from_watch, &mut buf).await {
+            if to_function.write_all(chunk).await.is_err() {
+                // The function is gone; watch may still be reading what it was sent.
+                std::future::pending::<()>().await;
             }
         }
     };

@@ -1,11 +1,9 @@
-//! Custody under faults. For each flow that stores a token (onboarding in both modes, minting,
-//! page tokens) and for offboarding: the local AWS endpoint goes down just before, then just
-//! after, each write the flow makes (`Cut`); and Meta answers each Graph call of the flow with
-//! a 5xx, a timeout, a throttle with `X-Business-Use-Case-Usage`, code 1, broken JSON or a
-//! redirect (`BadDay`). Each time the caller gets a typed error, never an internal one; then
-//! a retry and the next sweep leave every token recorded and pointed to, or deleted: no
-//! pending marker, no secret that no item points at, no item pointing at a missing secret,
-//! and an active client's token works.
+//! Custody when AWS fails. For each flow that stores a token (onboarding in both modes,
+//! minting, page tokens) and for offboarding, the local AWS endpoint goes down just before, then
+//! just after, each write the flow makes (`Cut`). Each time the caller gets a typed 503; then a
+//! retry and the next sweep leave every token recorded and pointed to, or deleted: no pending
+//! marker, no secret that no item points at, no item pointing at a missing secret, and an
+//! active client's token works. The flows and that check serve `bad_days` too.
 
 use e2e::Stack;
 use e2e::client::{Answer, Business};
@@ -14,7 +12,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 #[derive(Clone, Copy, Debug)]
-enum Flow {
+pub(super) enum Flow {
     Bisu,
     Obo,
     Mint,
@@ -23,8 +21,8 @@ enum Flow {
 }
 
 /// What a flow needs before the measured step: a client, and what the step asks for.
-struct Prepared {
-    business: Business,
+pub(super) struct Prepared {
+    pub(super) business: Business,
     /// The token-fetch request (mint, page), or the OBO session request.
     request: Value,
     /// A session and its code, ready to post (BISU).
@@ -59,7 +57,7 @@ fn http_outcome(answer: &Answer) -> Result<(), String> {
 }
 
 /// A failure the caller can act on: a named type, and not an internal error or a crash.
-fn assert_typed(what: &str, outcome: &Result<(), String>) {
+pub(super) fn assert_typed(what: &str, outcome: &Result<(), String>) {
     if let Err(kind) = outcome {
         assert!(
             !kind.is_empty()
@@ -73,7 +71,7 @@ fn assert_typed(what: &str, outcome: &Result<(), String>) {
 }
 
 impl Flow {
-    async fn prepare(self, stack: &Stack) -> Prepared {
+    pub(super) async fn prepare(self, stack: &Stack) -> Prepared {
         let mut prepared = match self {
             Flow::Bisu => {
                 let business = stack.new_business().await;
@@ -145,7 +143,7 @@ impl Flow {
     }
 
     /// The measured step: the one that stores (or, offboarding, deletes) tokens.
-    async fn act(self, stack: &Stack, prepared: &Prepared) -> Result<(), String> {
+    pub(super) async fn act(self, stack: &Stack, prepared: &Prepared) -> Result<(), String> {
         let id = &prepared.business.id;
         match self {
             Flow::Bisu => {
@@ -171,7 +169,7 @@ impl Flow {
     }
 
     /// What the caller does after a failure: the same again (onboarding: a new session).
-    async fn retry(self, stack: &Stack, prepared: &Prepared) {
+    pub(super) async fn retry(self, stack: &Stack, prepared: &Prepared) {
         let again = match self {
             Flow::Bisu => {
                 stack.onboard(&prepared.business, "acct-custody").await;
@@ -287,103 +285,6 @@ async fn each_write_of(stack: &Stack, flow: Flow) {
         }
     }
     println!("custody: {flow:?} held at each of its {writes} writes, cut before and after");
-}
-
-/// Meta on a bad day, as emulator faults on the (skip + 1)th Graph call from now.
-#[derive(Clone, Copy, Debug)]
-enum BadDay {
-    ServerError,
-    Timeout,
-    Throttled,
-    Code1,
-    BrokenJson,
-    Redirect,
-}
-
-impl BadDay {
-    const ALL: [BadDay; 6] = [
-        BadDay::ServerError,
-        BadDay::Timeout,
-        BadDay::Throttled,
-        BadDay::Code1,
-        BadDay::BrokenJson,
-        BadDay::Redirect,
-    ];
-
-    fn fault(self, skip: usize) -> Value {
-        let mut fault = match self {
-            // Three answers: every attempt of the call.
-            BadDay::ServerError => json!({"status": 500, "count": 3,
-                "error": {"code": 2, "is_transient": true}}),
-            // Longer than the service waits for one call (10 s), once.
-            BadDay::Timeout => json!({"delay_ms": 10_500}),
-            // Access is back at once (`Retry-After: 0`), so a retry can go ahead and the
-            // functions hold no pause that later cases would meet.
-            BadDay::Throttled => json!({"status": 400, "error": {"code": 80004},
-                "headers": {"retry-after": "0", "x-business-use-case-usage": r#"{"0":[{"type":"ads_management","call_count":100,"total_cputime":100,"total_time":100,"estimated_time_to_regain_access":0}]}"#}}),
-            BadDay::Code1 => json!({"status": 500, "count": 3, "error": {"code": 1}}),
-            BadDay::BrokenJson => json!({"raw_body": r#"{"access_token":"EAAbroken"#}),
-            BadDay::Redirect => json!({"status": 302,
-                "headers": {"location": "https://graph.example.test/elsewhere"}}),
-        };
-        fault["path"] = json!("*");
-        fault["skip"] = json!(skip);
-        fault
-    }
-}
-
-async fn each_graph_call_of(stack: &Stack, flow: Flow) {
-    let baseline = flow.prepare(stack).await;
-    let before = stack.graph_requests().await.len();
-    assert_eq!(
-        flow.act(stack, &baseline).await,
-        Ok(()),
-        "{flow:?} without faults"
-    );
-    let calls = stack.graph_requests().await.len() - before;
-    assert!(calls >= 1, "{flow:?} calls Graph");
-    let mut cases = 0;
-    for call in 0..calls {
-        for bad in BadDay::ALL {
-            // A timeout costs ten seconds: the first call of each flow stands for the rest.
-            if matches!(bad, BadDay::Timeout) && call > 0 {
-                continue;
-            }
-            let what = format!("{flow:?}, {bad:?} at Graph call {}", call + 1);
-            let prepared = flow.prepare(stack).await;
-            stack.inject_fault(bad.fault(call)).await;
-            let outcome = flow.act(stack, &prepared).await;
-            stack.clear_faults().await;
-            assert_typed(&what, &outcome);
-            if outcome.is_err() {
-                flow.retry(stack, &prepared).await;
-            }
-            sweep_with_pending_due(stack, &prepared.business).await;
-            assert_custody(stack, &what, &prepared.business).await;
-            cases += 1;
-        }
-    }
-    println!("custody: {flow:?} held through {cases} bad answers over its {calls} Graph calls");
-}
-
-pub async fn bisu_onboarding_keeps_custody_when_graph_fails_at_each_call(stack: &Stack) {
-    each_graph_call_of(stack, Flow::Bisu).await;
-}
-
-pub async fn obo_onboarding_keeps_custody_when_graph_fails_at_each_call(stack: &Stack) {
-    each_graph_call_of(stack, Flow::Obo).await;
-}
-
-pub async fn minting_keeps_custody_when_graph_fails_at_each_call(stack: &Stack) {
-    each_graph_call_of(stack, Flow::Mint).await;
-}
-
-pub async fn page_tokens_keep_custody_when_graph_fails_at_each_call(stack: &Stack) {
-    each_graph_call_of(stack, Flow::Page).await;
-}
-
-pub async fn offboarding_completes_when_graph_fails_at_each_call(stack: &Stack) {
-    each_graph_call_of(stack, Flow::Offboard).await;
 }
 
 pub async fn bisu_onboarding_keeps_custody_when_aws_fails_at_each_write(stack: &Stack) {

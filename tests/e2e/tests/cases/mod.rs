@@ -1,5 +1,6 @@
 //! The cases, in the order they run; the log scan comes last so it sees every other case's logs.
 
+mod bad_days;
 mod browser;
 mod core;
 mod custody;
@@ -47,11 +48,11 @@ pub fn all() -> Vec<(&'static str, Case)> {
         custody::minting_keeps_custody_when_aws_fails_at_each_write,
         custody::page_tokens_keep_custody_when_aws_fails_at_each_write,
         custody::offboarding_completes_when_aws_fails_at_each_write,
-        custody::bisu_onboarding_keeps_custody_when_graph_fails_at_each_call,
-        custody::obo_onboarding_keeps_custody_when_graph_fails_at_each_call,
-        custody::minting_keeps_custody_when_graph_fails_at_each_call,
-        custody::page_tokens_keep_custody_when_graph_fails_at_each_call,
-        custody::offboarding_completes_when_graph_fails_at_each_call,
+        bad_days::bisu_onboarding_keeps_custody_when_graph_fails_at_each_call,
+        bad_days::obo_onboarding_keeps_custody_when_graph_fails_at_each_call,
+        bad_days::minting_keeps_custody_when_graph_fails_at_each_call,
+        bad_days::page_tokens_keep_custody_when_graph_fails_at_each_call,
+        bad_days::offboarding_completes_when_graph_fails_at_each_call,
         races::fifty_concurrent_callbacks_for_one_state_exchange_the_code_once,
         races::offboarding_racing_fetch_mint_pages_and_refresh_leaves_nothing,
         races::twenty_concurrent_sweeps_claim_each_due_client_once,
