@@ -632,20 +632,27 @@ impl Stack {
             .count()
     }
 
-    /// Every token and code the emulator ever issued.
+    /// Every token, code and `signed_request` the emulator ever issued.
     pub async fn issued_secrets(&self) -> Vec<String> {
-        let answer = self
-            .answer(
-                self.http
-                    .get(format!("{}/_emulator/issued", self.emulator_url)),
-            )
-            .await;
-        let body = answer.json();
-        ["tokens", "codes", "signed_requests"]
-            .iter()
-            .flat_map(|k| body[*k].as_array().cloned().unwrap_or_default())
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect()
+        self.issued().await.into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// The same, each with its kind (`token`, `code`, `signed_request`).
+    pub async fn issued(&self) -> Vec<(&'static str, String)> {
+        let body = self.emulator_json_get("/_emulator/issued").await;
+        [
+            ("tokens", "token"),
+            ("codes", "code"),
+            ("signed_requests", "signed_request"),
+        ]
+        .into_iter()
+        .flat_map(|(key, kind)| {
+            let listed = body[key].as_array().cloned().unwrap_or_default();
+            listed
+                .into_iter()
+                .filter_map(move |v| Some((kind, v.as_str()?.to_owned())))
+        })
+        .collect()
     }
 
     pub async fn counts(&self) -> Counts {

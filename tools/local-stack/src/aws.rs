@@ -208,22 +208,21 @@ impl Aws {
         }
     }
 
+    /// The current version of a secret.
     pub async fn secret_value(&self, name: &str) -> Option<String> {
-        self.secrets
-            .get_secret_value()
-            .secret_id(name)
-            .send()
-            .await
-            .ok()
-            .and_then(|o| o.secret_string)
+        self.secret_value_of(name, None).await
     }
 
     /// One version of a secret, current or not.
     pub async fn secret_value_at(&self, name: &str, version: &str) -> Option<String> {
+        self.secret_value_of(name, Some(version)).await
+    }
+
+    async fn secret_value_of(&self, name: &str, version: Option<&str>) -> Option<String> {
         self.secrets
             .get_secret_value()
             .secret_id(name)
-            .version_id(version)
+            .set_version_id(version.map(str::to_owned))
             .send()
             .await
             .ok()

@@ -65,16 +65,7 @@ pub async fn no_token_or_code_in_any_requested_url(stack: &Stack) {
 /// Every value that must never be shown: what Meta issued (tokens, codes, `signed_request`s),
 /// the states, cookies and `signed_request`s the run handled, and the app's own secrets.
 async fn secret_values(stack: &Stack) -> Vec<(&'static str, String)> {
-    let mut values: Vec<(&'static str, String)> = Vec::new();
-    let issued = stack.emulator_json_get("/_emulator/issued").await;
-    for (key, kind) in [
-        ("tokens", "token"),
-        ("codes", "code"),
-        ("signed_requests", "signed_request"),
-    ] {
-        let listed = issued[key].as_array().expect("a list").iter();
-        values.extend(listed.filter_map(|v| Some((kind, v.as_str()?.to_owned()))));
-    }
+    let mut values = stack.issued().await;
     let states = stack.states.lock().unwrap().clone();
     values.extend(states.into_iter().map(|v| ("state", v)));
     let credentials = stack.credentials.lock().unwrap().clone();
