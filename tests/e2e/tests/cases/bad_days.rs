@@ -65,10 +65,6 @@ async fn each_graph_call_of(stack: &Stack, flow: Flow) {
     let mut cases = 0;
     for call in 0..calls {
         for bad in BadDay::ALL {
-            // A timeout costs ten seconds: the first call of each flow stands for the rest.
-            if matches!(bad, BadDay::Timeout) && call > 0 {
-                continue;
-            }
             let what = format!("{flow:?}, {bad:?} at Graph call {}", call + 1);
             let prepared = flow.prepare(stack).await;
             stack.inject_fault(bad.fault(call)).await;
