@@ -63,7 +63,9 @@ lint:
 unit:
 	cargo test --workspace --exclude e2e
 
+# The local stack's moto first (tools/local-stack/moto_fast.py), then the suite over it.
 e2e: venv-dev build-stack browser-deps
+	cd tools/local-stack && $(CURDIR)/$(VENV)/bin/python -m unittest -v test_moto_fast
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo test -p e2e --test e2e
 
 # The template, offline: SAM's validation with its linter, cfn-lint (any warning fails), and
@@ -98,7 +100,7 @@ bench: venv
 		cargo bench -p e2e --bench cold
 
 # The scale test of the sweep (issue 11, not part of `make test`): 10,000 clients in moto_server
-# (started through tests/e2e/scale/moto_fast.py) and the emulator, the real sweep on a simulated
+# (started through tools/local-stack/moto_fast.py) and the emulator, the real sweep on a simulated
 # clock for two health-check intervals and a day's backlog; fails on any check, and writes its
 # figures to bench/scale.md and bench/scale-runs.csv. SCALE_CLIENTS, SCALE_INTERVAL_SECS,
 # SCALE_INTERVALS and SCALE_OUTAGE=0 make it smaller.

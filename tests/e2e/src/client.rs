@@ -3,7 +3,8 @@
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 
-use crate::stack::{APP_ID, LOGIN_CONFIG_ID, Stack, TABLE};
+use crate::emulator::{business_spec, code_request};
+use crate::stack::{Stack, TABLE};
 pub use local_stack::Session;
 
 fn now_epoch() -> i64 {
@@ -559,16 +560,14 @@ impl Stack {
         self.new_business_with_pixels(0, 0, false).await
     }
 
-    /// A business with `owned` pixels of its own and `shared` ones shared with it; with
-    /// `empty_page`, each list serves an empty page (with `next`) after its first page.
+    /// A business as `emulator::business_spec` describes it.
     pub async fn new_business_with_pixels(
         &self,
         owned: usize,
         shared: usize,
         empty_page: bool,
     ) -> Business {
-        let spec =
-            json!({"owned_pixels": owned, "shared_pixels": shared, "empty_page": empty_page});
+        let spec = business_spec(owned, shared, empty_page);
         let body = self.emulator("/_emulator/businesses", &spec).await.json();
         Business {
             id: body["id"].as_str().expect("id").to_owned(),
@@ -579,9 +578,9 @@ impl Stack {
         }
     }
 
-    /// A code as `FB.login` hands it to the page (no redirect URI), or as the dialog would.
+    /// A code as `emulator::code_request` asks for it.
     pub async fn issue_code(&self, business: &Business, redirect_uri: Option<&str>) -> String {
-        let body = json!({"app_id": APP_ID, "config_id": LOGIN_CONFIG_ID, "business_id": business.id, "redirect_uri": redirect_uri});
+        let body = code_request(&business.id, redirect_uri);
         let answer = self.emulator("/_emulator/codes", &body).await;
         answer.json()["code"].as_str().expect("code").to_owned()
     }

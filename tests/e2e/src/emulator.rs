@@ -1,6 +1,21 @@
-//! The Graph emulator's control routes, for the benchmarks.
+//! The Graph emulator's control routes, for the benchmarks, and the bodies the tests send too.
 
+use local_stack::stack::{APP_ID, LOGIN_CONFIG_ID};
 use serde_json::{Value, json};
+
+/// `POST /_emulator/businesses`: a business with `owned` pixels of its own and `shared` ones
+/// shared with it; with `empty_page`, each list serves an empty page (with `next`) after its
+/// first page.
+pub fn business_spec(owned: usize, shared: usize, empty_page: bool) -> Value {
+    json!({"owned_pixels": owned, "shared_pixels": shared, "empty_page": empty_page})
+}
+
+/// `POST /_emulator/codes`: a code as `FB.login` hands it to the page (no redirect URI), or as
+/// the dialog would.
+pub fn code_request(business_id: &str, redirect_uri: Option<&str>) -> Value {
+    json!({"app_id": APP_ID, "config_id": LOGIN_CONFIG_ID, "business_id": business_id,
+        "redirect_uri": redirect_uri})
+}
 
 /// The Graph emulator's control API (`/_emulator/...`), as the benchmarks use it.
 pub struct Emulator {

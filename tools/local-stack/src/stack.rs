@@ -113,7 +113,7 @@ pub fn log_file(path: &Path) -> File {
 
 impl Backends {
     /// Starts moto_server (on `moto_port`, or a free port) and the emulator, and seeds them.
-    /// moto runs through `tests/e2e/scale/moto_fast.py`: moto's own server copies every table
+    /// moto runs through `tools/local-stack/moto_fast.py`: moto's own server copies every table
     /// and its whole stream in each transaction, so writes slow down as a run fills the table;
     /// moto_fast answers the same, without walking the table.
     pub async fn start(
@@ -125,7 +125,7 @@ impl Backends {
         let moto_port = moto_port.unwrap_or_else(free_port);
         let root = workspace_root();
         let mut moto_cmd = Command::new(root.join(".venv/bin/python"));
-        moto_cmd.arg(root.join("tests/e2e/scale/moto_fast.py"));
+        moto_cmd.arg(root.join("tools/local-stack/moto_fast.py"));
         moto_cmd
             .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
             .env("PATH", tool_path())

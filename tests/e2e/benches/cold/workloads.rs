@@ -3,8 +3,8 @@
 //! codes, signed webhook deliveries.
 
 use base64::Engine;
-use e2e::emulator::Emulator;
-use local_stack::stack::{APP_ID, APP_SECRET, LOGIN_CONFIG_ID};
+use e2e::emulator::{Emulator, business_spec, code_request};
+use local_stack::stack::{APP_ID, APP_SECRET};
 use serde_json::{Value, json};
 
 use crate::instance::Instance;
@@ -79,16 +79,17 @@ pub fn http_answer(bytes: &[u8]) -> Result<HttpAnswer, String> {
 
 /// A new client business with two pixels of its own.
 pub async fn new_business(emulator: &Emulator) -> Result<String, String> {
-    let spec = json!({"owned_pixels": 2, "shared_pixels": 0, "empty_page": false});
-    let made = emulator.post("/_emulator/businesses", spec).await?;
+    let made = emulator
+        .post("/_emulator/businesses", business_spec(2, 0, false))
+        .await?;
     made["id"].as_str().map(str::to_owned).ok_or("no id".into())
 }
 
 /// A code as `FB.login` hands it to the onboarding page.
 pub async fn code(emulator: &Emulator, business: &str) -> Result<String, String> {
-    let body = json!({"app_id": APP_ID, "config_id": LOGIN_CONFIG_ID,
-        "business_id": business, "redirect_uri": null});
-    let made = emulator.post("/_emulator/codes", body).await?;
+    let made = emulator
+        .post("/_emulator/codes", code_request(business, None))
+        .await?;
     made["code"]
         .as_str()
         .map(str::to_owned)

@@ -80,7 +80,7 @@ pub fn render(run: &Run) -> String {
         "Release x86_64 binaries of oauth-callback and token-fetch, {} instances of each, every \
          instance under its own local Lambda Runtime API (one invocation at a time, as in \
          Lambda), so at most {} invocations run at once; moto_server (through \
-         tests/e2e/scale/moto_fast.py) and the Graph emulator on loopback, all on this machine. \
+         tools/local-stack/moto_fast.py) and the Graph emulator on loopback, all on this machine. \
          An onboarding is the flow of the e2e suite: a new business in the emulator, \
          `POST /onboarding/sessions`, `GET /onboarding/start` (the browser's cookie), a code \
          from the emulator, `POST /oauth/code`. Latency of an invocation: hand-over to the \

@@ -343,7 +343,7 @@ and the report's count of what is left), each a pass over the whole table in Pyt
     }
     out.push_str(
         "\n## Caveats\n\n\
-- AWS is moto_server on this machine, started through tests/e2e/scale/moto_fast.py: moto's \
+- AWS is moto_server on this machine, started through tools/local-stack/moto_fast.py: moto's \
 transact_write_items deep-copies the whole table (and its stream records) before every \
 transaction, about a second per write at 10,000 clients, so the launcher copies only the \
 items a transaction names; table and index queries start from the matching partition instead \

@@ -1,4 +1,4 @@
-//! moto_server (through tests/e2e/scale/moto_fast.py) and the Graph emulator on loopback, with
+//! moto_server (through tools/local-stack/moto_fast.py) and the Graph emulator on loopback, with
 //! the table and the app secret as the local stack makes them; no functions: the benchmark
 //! runs the sweep in this process.
 

@@ -468,6 +468,22 @@ impl Corpus {
             }
         }
     }
+
+    /// `cross` for a GET from this stack's browser: each value, encoded by `encode`, goes into
+    /// the address `address` makes of it.
+    fn cross_get(
+        &mut self,
+        values: &[Hostile],
+        target: &'static str,
+        slot: &str,
+        accepts: impl Fn(&V) -> bool,
+        encode: fn(&V) -> Option<String>,
+        address: impl Fn(&str) -> String,
+    ) {
+        self.cross(values, target, slot, accepts, |v| {
+            Some(get(Browser::Main, address(&encode(v)?)))
+        });
+    }
 }
 
 /// What the corpus runs against, set up before the first snapshot.
@@ -568,55 +584,40 @@ fn http_routes(corpus: &mut Corpus, values: &[Hostile], f: &Fixtures) {
         ("GET /onboarding", "/onboarding"),
         ("GET /onboarding/start", "/onboarding/start"),
     ] {
-        corpus.cross(values, target, "session", never, |v| {
-            Some(get(
-                Browser::Main,
-                format!("{path}?session={}", query_value(v)?),
-            ))
+        corpus.cross_get(values, target, "session", never, query_value, |v| {
+            format!("{path}?session={v}")
         });
     }
-    corpus.cross(
+    corpus.cross_get(
         values,
         "GET /onboarding",
         "connected (pending session)",
         |v| text_of(v).is_some_and(|t| t.len() <= 1 && !t.chars().any(char::is_control)),
-        |v| {
-            Some(get(
-                Browser::Main,
-                format!(
-                    "/onboarding?session={pending}&connected={}",
-                    query_value(v)?
-                ),
-            ))
-        },
+        query_value,
+        |v| format!("/onboarding?session={pending}&connected={v}"),
     );
     let target = "GET /oauth/callback";
-    corpus.cross(values, target, "state", never, |v| {
-        Some(get(
-            Browser::Main,
-            format!("/oauth/callback?code=AQhostile&state={}", query_value(v)?),
-        ))
+    corpus.cross_get(values, target, "state", never, query_value, |v| {
+        format!("/oauth/callback?code=AQhostile&state={v}")
     });
-    corpus.cross(values, target, "code (unknown state)", never, |v| {
-        Some(get(
-            Browser::Main,
-            format!("/oauth/callback?code={}&state={unknown}", query_value(v)?),
-        ))
-    });
-    corpus.cross(values, target, "error (pending session)", never, |v| {
-        Some(get(
-            Browser::Main,
-            format!("/oauth/callback?error={}&state={pending}", query_value(v)?),
-        ))
-    });
-    corpus.cross(values, target, "error_reason", never, |v| {
-        Some(get(
-            Browser::Main,
-            format!(
-                "/oauth/callback?error=access_denied&error_reason={}&state={pending}",
-                query_value(v)?
-            ),
-        ))
+    corpus.cross_get(
+        values,
+        target,
+        "code (unknown state)",
+        never,
+        query_value,
+        |v| format!("/oauth/callback?code={v}&state={unknown}"),
+    );
+    corpus.cross_get(
+        values,
+        target,
+        "error (pending session)",
+        never,
+        query_value,
+        |v| format!("/oauth/callback?error={v}&state={pending}"),
+    );
+    corpus.cross_get(values, target, "error_reason", never, query_value, |v| {
+        format!("/oauth/callback?error=access_denied&error_reason={v}&state={pending}")
     });
     let target = "POST /oauth/code";
     let code_template = json!({"code": "AQhostile", "state": unknown});
@@ -635,56 +636,41 @@ fn http_routes(corpus: &mut Corpus, values: &[Hostile], f: &Fixtures) {
         ("GET /clients/{id}", ""),
         ("GET /clients/{id}/datasets", "/datasets"),
     ] {
-        corpus.cross(values, target, "id", is_graph_id, |v| {
-            Some(get(
-                Browser::Main,
-                format!("/clients/{}{tail}", path_segment(v)?),
-            ))
+        corpus.cross_get(values, target, "id", is_graph_id, path_segment, |v| {
+            format!("/clients/{v}{tail}")
         });
     }
-    corpus.cross(
+    corpus.cross_get(
         values,
         "GET /clients/{id}/datasets",
         "refresh (onboarded client)",
         |v| is_one_of(v, &["true", "false"]),
-        |v| {
-            Some(get(
-                Browser::Main,
-                format!("/clients/{client}/datasets?refresh={}", query_value(v)?),
-            ))
-        },
+        query_value,
+        |v| format!("/clients/{client}/datasets?refresh={v}"),
     );
 
     // GET /webhooks/meta: the handshake's parameters, the others right.
     let target = "GET /webhooks/meta";
     let token: String =
         url::form_urlencoded::byte_serialize(WEBHOOK_VERIFY_TOKEN.as_bytes()).collect();
-    corpus.cross(
+    corpus.cross_get(
         values,
         target,
         "hub.mode",
         |v| is_one_of(v, &["subscribe"]),
-        |v| {
-            Some(get(
-                Browser::Main,
-                format!(
-                    "/webhooks/meta?hub.mode={}&hub.verify_token={token}&hub.challenge=1",
-                    query_value(v)?
-                ),
-            ))
-        },
+        query_value,
+        |v| format!("/webhooks/meta?hub.mode={v}&hub.verify_token={token}&hub.challenge=1"),
     );
-    corpus.cross(values, target, "hub.verify_token", never, |v| {
-        Some(get(
-            Browser::Main,
-            format!(
-                "/webhooks/meta?hub.mode=subscribe&hub.verify_token={}&hub.challenge=1",
-                query_value(v)?
-            ),
-        ))
-    });
+    corpus.cross_get(
+        values,
+        target,
+        "hub.verify_token",
+        never,
+        query_value,
+        |v| format!("/webhooks/meta?hub.mode=subscribe&hub.verify_token={v}&hub.challenge=1"),
+    );
     // A challenge is echoed as plain text when it is 1 to 256 characters without controls.
-    corpus.cross(
+    corpus.cross_get(
         values,
         target,
         "hub.challenge",
@@ -693,29 +679,18 @@ fn http_routes(corpus: &mut Corpus, values: &[Hostile], f: &Fixtures) {
                 !t.is_empty() && t.len() <= 256 && !t.chars().any(char::is_control)
             })
         },
-        |v| {
-            Some(get(
-                Browser::Main,
-                format!(
-                    "/webhooks/meta?hub.mode=subscribe&hub.verify_token={token}&hub.challenge={}",
-                    query_value(v)?
-                ),
-            ))
-        },
+        query_value,
+        |v| format!("/webhooks/meta?hub.mode=subscribe&hub.verify_token={token}&hub.challenge={v}"),
     );
 
     // GET /meta/data-deletion/{code}
-    corpus.cross(
+    corpus.cross_get(
         values,
         "GET /meta/data-deletion/{code}",
         "code",
         never,
-        |v| {
-            Some(get(
-                Browser::Main,
-                format!("/meta/data-deletion/{}", path_segment(v)?),
-            ))
-        },
+        path_segment,
+        |v| format!("/meta/data-deletion/{v}"),
     );
 }
 

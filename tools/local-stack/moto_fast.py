@@ -1,4 +1,5 @@
-"""moto_server for the scale benchmark (`make scale`), with four lookups made cheap.
+"""moto_server for the local stack (`make dev`, the e2e suite and the benchmarks), with four
+lookups made cheap and one made safe.
 
 moto keeps DynamoDB in Python dicts and walks them in full where DynamoDB does not:
 - transact_write_items deep-copies every table it touches (items and stream records) before
@@ -8,8 +9,10 @@ moto keeps DynamoDB in Python dicts and walks them in full where DynamoDB does n
 - a query lists and sorts every item of the table, index or not. Here a table query starts
   from its one partition, and an index query from the items whose index hash key matches;
   moto's own code then sorts, filters and pages them as before.
-- Secrets Manager finds a secret by name by comparing it with every secret. Here a name that is
-  a key of its store is found at once; anything else goes the old way.
+- Secrets Manager finds a secret by comparing its name or ARN with every secret of the live
+  store, and fails (a 500) when another request adds or deletes a secret during the walk; so
+  does listing. Here a name that is a key of the store is found at once; anything else, and a
+  list, walks a snapshot.
 - every request lists moto's package folder to route it. Here the list is read once.
 
 What each call answers is unchanged; only the work behind it. Usage: the arguments of
@@ -24,7 +27,7 @@ from moto import backends
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
-from moto.secretsmanager.models import SecretsStore
+from moto.secretsmanager.models import SecretsStore, get_secret_name_from_partial_arn
 
 _local = threading.local()
 
@@ -191,23 +194,42 @@ Table.all_items = all_items
 Table.query = query
 
 
-def _by_name(lookup):
-    def fast(self, key, *args):
-        if dict.__contains__(self, key):
-            return dict.__getitem__(self, key)
-        return lookup(self, key, *args)
+def _find(store, key):
+    """The secret `key` names (its name, ARN or partial ARN), or None. moto compares `key` with
+    every secret of the live dict, which raises when another request adds or deletes a secret
+    meanwhile; here a name is found at once and the rest compared over a snapshot."""
+    if dict.__contains__(store, key):
+        return dict.__getitem__(store, key)
+    for secret in list(dict.values(store)):
+        if secret.arn == key or secret.name == key:
+            return secret
+    return dict.get(store, get_secret_name_from_partial_arn(key))
 
-    return fast
+
+def _getitem(self, key):
+    found = _find(self, key)
+    if found is None:
+        raise KeyError(key)
+    return found
 
 
-def _contains(self, key):
-    return dict.__contains__(self, key) or _secrets_contains(self, key)
+def _get(self, key, default=None):
+    found = _find(self, key)
+    return default if found is None else found
 
 
-_secrets_contains = SecretsStore.__contains__
-SecretsStore.__getitem__ = _by_name(SecretsStore.__getitem__)
-SecretsStore.get = _by_name(SecretsStore.get)
-SecretsStore.__contains__ = _contains
+def _pop(self, key, *_):
+    found = _find(self, key)
+    name = found.name if found is not None else get_secret_name_from_partial_arn(key)
+    return dict.pop(self, name, None)
+
+
+SecretsStore.__getitem__ = _getitem
+SecretsStore.get = _get
+SecretsStore.__contains__ = lambda self, key: _find(self, key) is not None
+SecretsStore.pop = _pop
+# list_secrets and batch reads walk `values()`: a snapshot, for the same reason.
+SecretsStore.values = lambda self: list(dict.values(self))
 
 
 _MODULES = tuple(backends.list_of_moto_modules())
