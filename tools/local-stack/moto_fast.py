@@ -1,5 +1,5 @@
 """moto_server for the local stack (`make dev`, the e2e suite and the benchmarks), with four
-lookups made cheap and one made safe.
+lookups made cheap and its walks made safe.
 
 moto keeps DynamoDB in Python dicts and walks them in full where DynamoDB does not:
 - transact_write_items deep-copies every table it touches (items and stream records) before
@@ -9,11 +9,12 @@ moto keeps DynamoDB in Python dicts and walks them in full where DynamoDB does n
 - a query lists and sorts every item of the table, index or not. Here a table query starts
   from its one partition, and an index query from the items whose index hash key matches;
   moto's own code then sorts, filters and pages them as before.
-- Secrets Manager finds a secret by comparing its name or ARN with every secret of the live
-  store, and fails (a 500) when another request adds or deletes a secret during the walk; so
-  does listing. Here a name that is a key of the store is found at once; anything else, and a
-  list, walks a snapshot.
+- Secrets Manager finds a secret by comparing its name or ARN with every secret. Here a name
+  that is a key of the store is found at once.
 - every request lists moto's package folder to route it. Here the list is read once.
+- moto walks its live dicts (a table's items, the secrets) in Python while other requests, on
+  other threads, add to them; a walk that meets a change raises and its request gets a 500.
+  Here every walk (scans, index queries, secret lookups and lists) goes over a snapshot.
 
 What each call answers is unchanged; only the work behind it. Usage: the arguments of
 moto_server (`python moto_fast.py -H 127.0.0.1 -p PORT`).
@@ -107,15 +108,25 @@ def transact_write_items(self, transact_items):
 dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
-_all_items = Table.all_items
 _query = Table.query
+
+
+def _items(table):
+    """Every item of `table`, from a snapshot of its partitions: moto walks the live dicts, which
+    raises (a 500) when another request adds a partition or an item during the walk."""
+    partitions = list(table.items.values())
+    if not table.range_key_attr:
+        return partitions
+    return [item for partition in partitions for item in list(partition.values())]
 
 
 def all_items(self):
     narrowed = getattr(_local, "narrowed", None)
     if narrowed is not None and narrowed[0] is self:
         return narrowed[1]()
-    return _all_items(self)
+    return sorted(
+        _items(self), key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key
+    )
 
 
 def query(self, hash_key, *args, **kwargs):
@@ -139,17 +150,16 @@ def query(self, hash_key, *args, **kwargs):
 
         def narrowed():
             found = []
-            for partition in self.items.values():
-                for item in partition.values() if self.range_key_attr else [partition]:
-                    attrs = item.attrs
-                    matches = True
-                    for name, kind, value in wanted:
-                        got = attrs.get(name)
-                        if got is None or got.type != kind or got.value != value:
-                            matches = False
-                            break
-                    if matches and (on_range is None or on_range(attrs)):
-                        found.append(item)
+            for item in _items(self):
+                attrs = item.attrs
+                matches = True
+                for name, kind, value in wanted:
+                    got = attrs.get(name)
+                    if got is None or got.type != kind or got.value != value:
+                        matches = False
+                        break
+                if matches and (on_range is None or on_range(attrs)):
+                    found.append(item)
             return found
 
     else:
@@ -190,7 +200,13 @@ def _range_test(condition):
     return slow
 
 
+def has_idx_items(self, index_name):
+    columns = {key["AttributeName"] for key in self.get_index(index_name).schema}
+    return [item for item in _items(self) if columns.issubset(item.attrs)]
+
+
 Table.all_items = all_items
+Table.has_idx_items = has_idx_items
 Table.query = query
 
 
