@@ -252,9 +252,9 @@ impl Stack {
         }
         // Several instances per function, so concurrent requests really run at once.
         watch_cmd.args(["--concurrency", "4"]);
-        // moto copies the whole table for each transaction, so writes slow down as a run fills
-        // the table: give an invocation the API Gateway's own limit and more, never less.
-        watch_cmd.args(["--timeout", "120"]);
+        // No `--timeout`: watch 1.9.2 applies it to a function's wait for its next event too, so
+        // an instance idle that long gets an answer without a request id, lambda_runtime panics,
+        // and watch never replaces the dead instance: its function stops answering for good.
         let mut watch = Managed::spawn("cargo lambda watch", watch_cmd)
             .map_err(|e| format!("start cargo lambda watch (run `make venv` first): {e}"))?;
 
