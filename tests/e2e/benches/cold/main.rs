@@ -2,7 +2,7 @@
 //! against the local stack (moto_server, the Graph emulator), beside the floor (a minimal
 //! `lambda_runtime` echo) and the usual alternative (token-fetch in Python with boto3). It
 //! measures init, the first request, warm latency, peak memory, init instructions (callgrind)
-//! and the zipped arm64 size, checks the targets of README "Cold start and cost", and writes
+//! and the zipped arm64 size, checks the targets of README "Cold start and warm cost", and writes
 //! the table to `bench/results.md`.
 
 mod callgrind;
