@@ -43,15 +43,20 @@ where
         return Ok(Some(stored));
     }
     tracing::info!(owner = %owner, "the client left while a token was stored: deleting it");
-    discard(ports, &pending, &secret.access_token).await?;
+    discard(ports, &pending, Some(&secret.access_token)).await?;
     Ok(None)
 }
 
-/// Discards a secret no item will point at: a granular token is revoked at Meta first, as
-/// offboarding does (one Meta already refuses counts as revoked), then the secret goes, then
-/// its marker. A revocation that fails leaves both, for the sweep to try again.
-pub async fn discard(ports: &Ports, pending: &PendingSecret, token: &SecretString) -> Result<()> {
-    if let PendingPurpose::Minted { token_id, .. } = &pending.purpose {
+/// Discards a secret no item will point at: a granular token (`token`, when its secret could
+/// be read) is revoked at Meta first, as offboarding does (one Meta already refuses counts as
+/// revoked), then the secret goes, then its marker. A revocation that fails leaves both, for
+/// the sweep to try again.
+pub async fn discard(
+    ports: &Ports,
+    pending: &PendingSecret,
+    token: Option<&SecretString>,
+) -> Result<()> {
+    if let (PendingPurpose::Minted { token_id, .. }, Some(token)) = (&pending.purpose, token) {
         match ports.graph.revoke(token).await {
             Ok(()) => {}
             Err(err) if err.class() == GraphErrorClass::InvalidToken => {}

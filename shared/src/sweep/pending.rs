@@ -31,13 +31,13 @@ pub async fn adopt_or_delete(ports: &Ports, marker: &PendingSecret) -> Result<Ou
         return Ok(Outcome::Nothing);
     }
     tracing::info!(owner = %marker.owner, "a secret its writer did not record was deleted");
-    match ports.vault.token(name, Some(&secret.version)).await? {
-        Some(held) => custody::discard(ports, marker, &held.access_token).await?,
-        None => {
-            ports.vault.force_delete(name).await?;
-            ports.store.delete_pending(marker).await?;
-        }
-    }
+    // Only a granular token is revoked, so only its secret is read.
+    let minted = match marker.purpose {
+        PendingPurpose::Minted { .. } => ports.vault.token(name, Some(&secret.version)).await?,
+        _ => None,
+    };
+    let token = minted.as_ref().map(|held| &held.access_token);
+    custody::discard(ports, marker, token).await?;
     Ok(Outcome::Deleted)
 }
 
