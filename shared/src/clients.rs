@@ -6,10 +6,8 @@ use crate::model::{
     Client, ClientBusinessId, ClientStatus, Event, EventType, GraphError, GraphErrorClass, Signal,
     Subject, Whose,
 };
+use crate::optimistic::Races;
 use crate::ports::{Also, Ports};
-
-/// Times a lost race on the client item is retried.
-const ATTEMPTS: usize = 5;
 
 pub async fn load(ports: &Ports, id: &ClientBusinessId) -> Result<Client> {
     ports.store.client(id).await?.ok_or(Error::ClientNotFound)
@@ -40,7 +38,9 @@ pub async fn update_with(
     with: &[Also<'_>],
     change: impl Fn(&Client) -> Option<(Client, Option<Event>)>,
 ) -> Result<Option<Client>> {
-    for _ in 0..ATTEMPTS {
+    let mut races = Races::new("client");
+    loop {
+        races.attempt().await?;
         let current = load(ports, id).await?;
         let Some((mut next, event)) = change(&current) else {
             return Ok(None);
@@ -58,7 +58,6 @@ pub async fn update_with(
             return Ok(Some(next));
         }
     }
-    Err(Error::Internal("the client record kept changing".into()))
 }
 
 /// Records that the client's token no longer works, with a `client.needs_reconnect` event.

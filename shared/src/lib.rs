@@ -4,6 +4,7 @@
 
 pub mod adapters;
 pub mod app_secrets;
+mod backoff;
 pub mod clients;
 pub mod clock;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod logging;
 pub mod model;
 pub mod offboarding;
 pub mod onboarding;
+mod optimistic;
 pub mod partner;
 pub mod ports;
 #[cfg(test)]

@@ -46,6 +46,9 @@ pub struct MemoryStore {
     /// The applied `save_client` (1-based) answered as a stale conflict instead, as when the
     /// SDK's retry of a write whose answer was lost meets that write's own result (0: none).
     lose_client_answer_at: AtomicUsize,
+    /// The next this many `save_client` calls find that another writer got there first: the
+    /// stored client's version moves on just before the check, as when racing requests win.
+    rival_client_writes: AtomicUsize,
 }
 
 impl MemoryStore {
@@ -56,6 +59,7 @@ impl MemoryStore {
             down: AtomicBool::new(false),
             client_writes: AtomicUsize::new(0),
             lose_client_answer_at: AtomicUsize::new(0),
+            rival_client_writes: AtomicUsize::new(0),
         }
     }
 
@@ -69,6 +73,11 @@ impl MemoryStore {
         let base = self.client_writes();
         self.lose_client_answer_at
             .store(base + at, Ordering::SeqCst);
+    }
+
+    /// Lets another writer win the race for the client item the next `times` times.
+    pub fn rival_client_writes(&self, times: usize) {
+        self.rival_client_writes.store(times, Ordering::SeqCst);
     }
 
     /// Reads the state, for assertions.
@@ -191,6 +200,13 @@ impl ClientStore for MemoryStore {
     ) -> Result<Result<(), Conflict>> {
         let mut s = self.enter("store.save_client").await?;
         let id = &client.client_business_id;
+        let rival = self
+            .rival_client_writes
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if rival && let Some(stored) = s.clients.get_mut(id) {
+            stored.version += 1;
+        }
         let stored = s.clients.get(id).map(|c| c.version);
         if stored != expected_version {
             return Ok(Err(Conflict::Stale));

@@ -262,6 +262,45 @@ async fn offboarding_twice_gives_the_same_state_and_one_event() {
     assert_eq!(leftovers(&fakes, &ports, &id), (vec![], 0));
 }
 
+#[tokio::test(start_paused = true)]
+async fn an_offboarding_gets_its_fence_in_while_other_writers_keep_winning_the_client() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    // Dataset refreshes and token writes racing for the client item win all but the last try.
+    let attempts = crate::optimistic::ATTEMPTS as usize;
+    fakes.store.rival_client_writes(attempts - 1);
+    let report = offboard(&ports, &id, "contract_ended", Initiator::Partner)
+        .await
+        .unwrap();
+    assert_eq!(report.status, "offboarded");
+    assert_eq!(status(&fakes, &id), ClientStatus::Offboarded);
+    assert_eq!(leftovers(&fakes, &ports, &id), (vec![], 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_offboarding_that_loses_every_race_changes_nothing_and_a_retry_finishes_it() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let before = leftovers(&fakes, &ports, &id);
+    fakes
+        .store
+        .rival_client_writes(crate::optimistic::ATTEMPTS as usize);
+    let err = offboard(&ports, &id, "contract_ended", Initiator::Partner)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Internal(_)), "{err:?}");
+    // Lost before its fence: nothing was taken away from a client still in use.
+    assert_eq!(status(&fakes, &id), ClientStatus::Active);
+    assert_eq!(leftovers(&fakes, &ports, &id), before);
+    offboard(&ports, &id, "contract_ended", Initiator::Partner)
+        .await
+        .unwrap();
+    assert_eq!(status(&fakes, &id), ClientStatus::Offboarded);
+    assert_eq!(leftovers(&fakes, &ports, &id), (vec![], 0));
+}
+
 #[tokio::test]
 async fn data_deletion_offboards_the_users_clients_and_keeps_a_status() {
     let fakes = Fakes::new();

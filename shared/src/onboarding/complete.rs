@@ -12,6 +12,7 @@ use crate::model::{
     OnboardingOutcome, OnboardingResult, Owner, PendingPurpose, SecretRef, Session, SessionState,
     SessionStatus, Signal, SystemUserId, TokenSecret, Whose,
 };
+use crate::optimistic::Races;
 use crate::ports::{Also, Ports};
 
 /// Where the authorization code came from; it decides whether `redirect_uri` is sent.
@@ -30,8 +31,6 @@ pub struct Completed {
 
 /// How long a claim holds before another request may take the session over.
 const CLAIM_LEASE_SECS: i64 = 60;
-/// Times a lost optimistic-lock race on the client item is retried.
-const WRITE_ATTEMPTS: usize = 3;
 
 pub async fn complete(
     ports: &Ports,
@@ -220,7 +219,9 @@ async fn onboard(
                 name: stored.name,
                 version: stored.version,
             };
-            for _ in 0..WRITE_ATTEMPTS {
+            let mut races = Races::new("client");
+            loop {
+                races.attempt().await?;
                 let existing = ports.store.client(client_id).await?;
                 if existing
                     .as_ref()
@@ -302,9 +303,6 @@ async fn onboard(
                     return Ok(true);
                 }
             }
-            Err(Error::Internal(
-                "the client record kept changing during onboarding".into(),
-            ))
         },
     )
     .await?;

@@ -15,6 +15,7 @@ use crate::model::{
     Owner, PendingPurpose, PendingSecret, SecretRef, Session, SessionState, SystemUserId,
     TokenSecret, Whose,
 };
+use crate::optimistic::Races;
 use crate::partner;
 use crate::ports::{Also, Ports, StoredSecret};
 use crate::tokens;
@@ -152,7 +153,9 @@ async fn record_system_user(
     pending: &PendingSecret,
 ) -> Result<bool> {
     let now = ports.clock.now();
-    for _ in 0..3 {
+    let mut races = Races::new("client");
+    loop {
+        races.attempt().await?;
         let existing = ports.store.client(id).await?;
         if existing.as_ref().is_some_and(Client::is_leaving) {
             return Ok(false);
@@ -193,7 +196,6 @@ async fn record_system_user(
             return Ok(true);
         }
     }
-    Err(Error::Internal("the client record kept changing".into()))
 }
 
 /// Every page the client system user has a role on, its token kept (stable page tokens).
@@ -262,7 +264,9 @@ async fn complete(
         scopes: secret.scopes.clone(),
         status: ClientStatus::Active,
     };
-    for _ in 0..3 {
+    let mut races = Races::new("client");
+    loop {
+        races.attempt().await?;
         let current = clients::load(ports, id).await?;
         if current.is_leaving() {
             return Err(Error::OffboardingInProgress);
@@ -315,7 +319,4 @@ async fn complete(
             return Ok(result);
         }
     }
-    Err(Error::Internal(
-        "the client record kept changing during onboarding".into(),
-    ))
 }

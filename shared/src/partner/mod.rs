@@ -13,6 +13,7 @@ use crate::model::{
     Event, EventType, Owner, PartnerSystemUser, PendingPurpose, SecretRef, Subject, SystemUserId,
     TokenSecret, Whose,
 };
+use crate::optimistic::Races;
 use crate::ports::{Ports, StoredSecret};
 use crate::tokens::SIXTY_DAYS;
 
@@ -189,7 +190,9 @@ pub(crate) async fn record(
     pending: Option<&crate::model::PendingSecret>,
 ) -> Result<PartnerSystemUser> {
     let now = ports.clock.now();
-    for _ in 0..3 {
+    let mut races = Races::new("partner");
+    loop {
+        races.attempt().await?;
         let existing = ports.store.partner_system_user().await?;
         let item = PartnerSystemUser {
             system_user_id: secret.system_user_id.clone(),
@@ -233,7 +236,6 @@ pub(crate) async fn record(
             return Ok(item);
         }
     }
-    Err(Error::Internal("the partner record kept changing".into()))
 }
 
 /// Revokes the tokens rotations replaced; what Meta refuses is tried again an hour later.

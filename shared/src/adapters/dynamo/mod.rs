@@ -15,6 +15,7 @@ use aws_sdk_dynamodb::types::{
 use serde::Serialize;
 use std::collections::HashMap;
 
+use crate::backoff::full_jitter;
 use crate::clock::rfc3339;
 use crate::error::{Error, Result};
 use crate::lazy::Lazy;
@@ -37,6 +38,9 @@ pub struct DynamoStore {
 
 /// DynamoDB's limit on items in one batch write; transactions are kept as small.
 const BATCH: usize = 25;
+/// The pause before asking again for what a batch left unprocessed, doubling up to the max.
+const UNPROCESSED_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+const MAX_UNPROCESSED_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 /// The name of the sparse index of deferred work.
 const DUE_INDEX: &str = "due";
 
@@ -255,7 +259,16 @@ impl DynamoStore {
     async fn batch(&self, requests: Vec<WriteRequest>, context: &str) -> Result<()> {
         for chunk in requests.chunks(BATCH) {
             let mut pending = HashMap::from([(self.table.clone(), chunk.to_vec())]);
-            for _ in 0..5 {
+            for attempt in 0..5 {
+                if attempt > 0 {
+                    // What DynamoDB left unprocessed was throttled: wait before asking again.
+                    tokio::time::sleep(full_jitter(
+                        UNPROCESSED_PAUSE,
+                        MAX_UNPROCESSED_PAUSE,
+                        attempt - 1,
+                    ))
+                    .await;
+                }
                 let out = self
                     .dynamo()
                     .await?

@@ -3,7 +3,6 @@
 //! retries for transient failures only, a process-wide pause while Meta throttles, full paging.
 
 use async_trait::async_trait;
-use rand::Rng;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
@@ -74,11 +73,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Full jitter: a random wait up to the capped exponential delay of this attempt.
     fn delay(&self, attempt: u32) -> Duration {
-        let cap = self
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(attempt))
-            .min(self.max_delay);
-        Duration::from_millis(rand::rng().random_range(0..=cap.as_millis() as u64))
+        crate::backoff::full_jitter(self.base_delay, self.max_delay, attempt)
     }
 }
 
