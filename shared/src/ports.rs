@@ -112,14 +112,14 @@ pub trait MintedTokenStore: Send + Sync {
         id: &ClientBusinessId,
         token_id: &str,
     ) -> Result<Option<MintedToken>>;
-    /// Records a minted token with its event and clears its pending marker, only while the
-    /// client is `active` (the fence).
+    /// Records a minted token with its event, and clears its pending marker when given, only
+    /// while the client is `active` (the fence).
     async fn put_minted_token(
         &self,
         id: &ClientBusinessId,
         token: &MintedToken,
         event: &Event,
-        pending: &PendingSecret,
+        clear: Option<&PendingSecret>,
     ) -> Result<Result<(), Conflict>>;
     /// Every granular token minted for the client.
     async fn minted_tokens(&self, id: &ClientBusinessId) -> Result<Vec<MintedToken>>;
@@ -162,6 +162,8 @@ pub trait PageStore: Send + Sync {
 pub trait PendingStore: Send + Sync {
     /// Written before the secret it names is created.
     async fn put_pending(&self, pending: &PendingSecret) -> Result<()>;
+    /// Writes the marker only where there is none: `false` when another writer holds it.
+    async fn claim_pending(&self, pending: &PendingSecret) -> Result<bool>;
     async fn pending(&self, owner: &Owner, secret_name: &str) -> Result<Option<PendingSecret>>;
     async fn delete_pending(&self, pending: &PendingSecret) -> Result<()>;
 }

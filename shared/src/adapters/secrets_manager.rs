@@ -14,6 +14,9 @@ use crate::lazy::Lazy;
 use crate::model::TokenSecret;
 use crate::ports::{StoredSecret, TokenVault};
 
+/// Rounds of put, create or restore before a secret that keeps changing is given up on.
+const PUT_ROUNDS: usize = 4;
+
 /// Cheap to clone: the clones share one client, made on first use.
 #[derive(Clone)]
 pub struct SecretsManagerVault {
@@ -66,80 +69,81 @@ impl SecretsManagerVault {
 
     /// A new version of an existing secret (the common case: one call, and all a role needs
     /// for a secret the stack created), else the secret created.
+    /// Puts a new version, creating the secret (or restoring one being deleted) when needed.
+    /// A secret created or deleted by another writer meanwhile (an offboarding's force-delete
+    /// between two of these calls) makes it go round again.
     async fn put_string(&self, name: &str, value: String, tags: Vec<Tag>) -> Result<StoredSecret> {
-        let put = self
-            .client()
-            .await?
-            .put_secret_value()
-            .secret_id(name)
-            .secret_string(value.clone())
-            .send()
-            .await;
-        let version = match put {
-            Ok(out) => out.version_id,
-            Err(err) if err.code() == Some("ResourceNotFoundException") => {
-                self.create(name, value, tags).await?
-            }
-            Err(err) if err.code() == Some("InvalidRequestException") => {
-                self.restore_and_put(name, value).await?
-            }
-            Err(err) => {
-                return Err(Error::storage("storing a token", err.into_service_error()));
-            }
-        };
-        Ok(StoredSecret {
+        let stored = |version: Option<String>| StoredSecret {
             name: name.to_owned(),
             version: version.unwrap_or_default(),
-        })
-    }
-
-    async fn create(&self, name: &str, value: String, tags: Vec<Tag>) -> Result<Option<String>> {
-        let created = self
-            .client()
-            .await?
-            .create_secret()
-            .name(name)
-            .set_kms_key_id(self.kms_key_id.clone())
-            .set_tags(Some(tags))
-            .secret_string(value.clone())
-            .send()
-            .await;
-        match created {
-            Ok(out) => Ok(out.version_id),
-            // Created by another writer meanwhile.
-            Err(err) if err.code() == Some("ResourceExistsException") => {
-                self.put_version(name, value).await
+        };
+        for _ in 0..PUT_ROUNDS {
+            let put = self
+                .client()
+                .await?
+                .put_secret_value()
+                .secret_id(name)
+                .secret_string(value.clone())
+                .send()
+                .await;
+            let err = match put {
+                Ok(out) => return Ok(stored(out.version_id)),
+                Err(err) => err,
+            };
+            match err.code() {
+                Some("ResourceNotFoundException") => {
+                    let created = self
+                        .client()
+                        .await?
+                        .create_secret()
+                        .name(name)
+                        .set_kms_key_id(self.kms_key_id.clone())
+                        .set_tags(Some(tags.clone()))
+                        .secret_string(value.clone())
+                        .send()
+                        .await;
+                    match created {
+                        Ok(out) => return Ok(stored(out.version_id)),
+                        // Created by another writer meanwhile: put a version again.
+                        Err(err) if err.code() == Some("ResourceExistsException") => {}
+                        Err(err) if err.code() == Some("InvalidRequestException") => {
+                            self.restore(name).await?
+                        }
+                        Err(err) => {
+                            return Err(Error::storage(
+                                "storing a token",
+                                err.into_service_error(),
+                            ));
+                        }
+                    }
+                }
+                Some("InvalidRequestException") => self.restore(name).await?,
+                _ => return Err(Error::storage("storing a token", err.into_service_error())),
             }
-            Err(err) if err.code() == Some("InvalidRequestException") => {
-                self.restore_and_put(name, value).await
-            }
-            Err(err) => Err(Error::storage("storing a token", err.into_service_error())),
         }
+        Err(Error::StorageUnavailable(
+            "storing a token (its secret kept being created and deleted)".into(),
+        ))
     }
 
     /// A secret still being deleted (re-onboarding right after offboarding): bring it back.
-    async fn restore_and_put(&self, name: &str, value: String) -> Result<Option<String>> {
-        self.client()
+    /// One that is gone by now needs no restoring.
+    async fn restore(&self, name: &str) -> Result<()> {
+        match self
+            .client()
             .await?
             .restore_secret()
             .secret_id(name)
             .send()
             .await
-            .map_err(|e| Error::storage("restoring a token secret", e.into_service_error()))?;
-        self.put_version(name, value).await
-    }
-
-    async fn put_version(&self, name: &str, value: String) -> Result<Option<String>> {
-        Ok(self
-            .client()
-            .await?
-            .put_secret_value()
-            .secret_id(name)
-            .secret_string(value)
-            .send()
-            .await
-            .map_err(|e| Error::storage("storing a token", e.into_service_error()))?
-            .version_id)
+        {
+            Ok(_) => Ok(()),
+            Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(()),
+            Err(err) => Err(Error::storage(
+                "restoring a token secret",
+                err.into_service_error(),
+            )),
+        }
     }
 
     /// The version id and value, `None` when the secret or version does not exist.

@@ -49,6 +49,9 @@ pub struct MemoryStore {
     /// The next this many `save_client` calls find that another writer got there first: the
     /// stored client's version moves on just before the check, as when racing requests win.
     rival_client_writes: AtomicUsize,
+    /// The next this many `claim_pending` calls write the marker but answer `false`, as when
+    /// the answer is lost and the SDK's retry meets the write's own result.
+    pub lost_claim_answers: AtomicUsize,
 }
 
 impl MemoryStore {
@@ -60,6 +63,7 @@ impl MemoryStore {
             client_writes: AtomicUsize::new(0),
             lose_client_answer_at: AtomicUsize::new(0),
             rival_client_writes: AtomicUsize::new(0),
+            lost_claim_answers: AtomicUsize::new(0),
         }
     }
 
@@ -117,6 +121,18 @@ fn clear_pending(state: &mut State, pending: &PendingSecret) {
     let (owner, secret_name) = (pending.owner.clone(), pending.secret_name.clone());
     state.pending.remove(&(owner.clone(), secret_name.clone()));
     state.due.remove(&DueKey::Pending { owner, secret_name });
+}
+
+fn put_marker(state: &mut State, pending: &PendingSecret) {
+    let key = (pending.owner.clone(), pending.secret_name.clone());
+    state.pending.insert(key.clone(), pending.clone());
+    state.due.insert(
+        DueKey::Pending {
+            owner: key.0,
+            secret_name: key.1,
+        },
+        pending.due_at,
+    );
 }
 
 fn ref_key(partner_ref: &PartnerRef) -> String {
@@ -310,7 +326,7 @@ impl MintedTokenStore for MemoryStore {
         id: &ClientBusinessId,
         token: &MintedToken,
         event: &Event,
-        pending: &PendingSecret,
+        clear: Option<&PendingSecret>,
     ) -> Result<Result<(), Conflict>> {
         let mut s = self.enter("store.put_minted_token").await?;
         if !is_active(&s, id) {
@@ -319,7 +335,9 @@ impl MintedTokenStore for MemoryStore {
         s.minted
             .insert((id.clone(), token.token_id.clone()), token.clone());
         s.events.push(event.clone());
-        clear_pending(&mut s, pending);
+        if let Some(pending) = clear {
+            clear_pending(&mut s, pending);
+        }
         Ok(Ok(()))
     }
 
@@ -414,16 +432,22 @@ impl PageStore for MemoryStore {
 impl PendingStore for MemoryStore {
     async fn put_pending(&self, pending: &PendingSecret) -> Result<()> {
         let mut s = self.enter("store.put_pending").await?;
-        let key = (pending.owner.clone(), pending.secret_name.clone());
-        s.pending.insert(key.clone(), pending.clone());
-        s.due.insert(
-            DueKey::Pending {
-                owner: key.0,
-                secret_name: key.1,
-            },
-            pending.due_at,
-        );
+        put_marker(&mut s, pending);
         Ok(())
+    }
+
+    async fn claim_pending(&self, pending: &PendingSecret) -> Result<bool> {
+        let mut s = self.enter("store.claim_pending").await?;
+        let key = (pending.owner.clone(), pending.secret_name.clone());
+        if s.pending.contains_key(&key) {
+            return Ok(false);
+        }
+        put_marker(&mut s, pending);
+        let lost = self
+            .lost_claim_answers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        Ok(!lost)
     }
 
     async fn pending(&self, owner: &Owner, secret_name: &str) -> Result<Option<PendingSecret>> {

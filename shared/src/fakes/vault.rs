@@ -19,6 +19,8 @@ pub struct MemoryVault {
     checkpoint: Option<Arc<Interleaver>>,
     /// Set: every call fails as Secrets Manager would when unreachable.
     pub down: std::sync::atomic::AtomicBool,
+    /// The next this many `put_token` calls fail as when unreachable (and write nothing).
+    pub failing_puts: AtomicUsize,
 }
 
 impl MemoryVault {
@@ -63,6 +65,13 @@ impl MemoryVault {
 impl TokenVault for MemoryVault {
     async fn put_token(&self, name: &str, secret: &TokenSecret) -> Result<StoredSecret> {
         self.enter("vault.put_token").await?;
+        if self
+            .failing_puts
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(Error::StorageUnavailable("writing a secret".into()));
+        }
         let version = format!("v{}", self.next_version.fetch_add(1, Ordering::SeqCst) + 1);
         self.secrets
             .lock()

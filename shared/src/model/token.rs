@@ -92,12 +92,21 @@ pub enum PendingPurpose {
     /// The client's own token (onboarding, recovery, refresh): adopted when the client item
     /// exists and is active.
     Client,
-    /// A granular token: adopted by recording this item.
+    /// A granular token: adopted by recording this item. Only one mint of a token runs at a
+    /// time (its marker is its claim).
     Minted {
         token_id: String,
         scopes: Vec<String>,
         assets: Vec<String>,
         expires_at: Option<i64>,
+        /// The version of the secret whose token this mint replaces: revoked once the new one
+        /// is recorded, and the marker deleted only then.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaces: Option<String>,
+        /// The claiming call's own random id, so it knows its claim when the answer to its
+        /// write was lost.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        claim: Option<String>,
     },
     /// The partner's own token (provisioned or rotated): adopted when the partner item points
     /// at this secret with an older version.
@@ -120,6 +129,20 @@ pub struct PendingSecret {
     pub created_at: i64,
     /// When the sweep adopts or deletes the secret if nothing recorded it.
     pub due_at: i64,
+}
+
+impl PendingSecret {
+    /// The version of the secret whose token a mint replaces, unless it is `recorded` (the
+    /// mint ended before writing a new one): the token to revoke.
+    pub fn replaced(&self, recorded: &str) -> Option<&str> {
+        match &self.purpose {
+            PendingPurpose::Minted {
+                replaces: Some(version),
+                ..
+            } if version != recorded => Some(version),
+            _ => None,
+        }
+    }
 }
 
 /// What token-fetch answers. It carries the token: it is the one place that hands it out.

@@ -94,6 +94,9 @@ pub async fn offboard(
     if initiator == Initiator::Partner {
         let minted = ports.store.minted_tokens(id).await?;
         let mut held: Vec<Held> = minted.iter().map(Held::from).collect();
+        for token in &minted {
+            held.extend(in_flight(ports, id, token).await?);
+        }
         // Also what a mint that died before its record left in the vault.
         for name in ports
             .vault
@@ -177,6 +180,31 @@ impl From<&MintedToken> for Held {
     }
 }
 
+/// What a mint of `token` under way (or dead) holds besides the recorded version: the version
+/// it wrote and did not record yet, and the one it replaced and did not revoke yet.
+async fn in_flight(ports: &Ports, id: &ClientBusinessId, token: &MintedToken) -> Result<Vec<Held>> {
+    let name = &token.secret.name;
+    let owner = crate::model::Owner::Client(id.clone());
+    let Some(marker) = ports.store.pending(&owner, name).await? else {
+        return Ok(vec![]);
+    };
+    let recorded = &token.secret.version;
+    let unrecorded = ports
+        .vault
+        .current_version(name)
+        .await?
+        .filter(|current| current != recorded);
+    let replaced = marker.replaced(recorded).map(str::to_owned);
+    Ok([unrecorded, replaced]
+        .into_iter()
+        .flatten()
+        .map(|version| Held {
+            name: name.clone(),
+            version: Some(version),
+        })
+        .collect())
+}
+
 /// Revokes granular tokens at Meta before their secrets go, as Meta's Conversions API guide
 /// asks; what Meta refused is reported, and offboarding goes on.
 async fn revoke_minted(ports: &Ports, held: &[Held]) -> Result<Vec<String>> {
@@ -192,7 +220,7 @@ async fn revoke_minted(ports: &Ports, held: &[Held]) -> Result<Vec<String>> {
         else {
             continue;
         };
-        if let Err(err) = ports.graph.revoke(&secret.access_token).await {
+        if let Err(err) = crate::custody::revoke(ports, &secret.access_token).await {
             let token_id = token.token_id();
             tracing::warn!(%token_id, graph_code = err.code, "Meta did not revoke a granular token");
             refused.push(format!(

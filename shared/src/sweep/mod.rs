@@ -5,6 +5,8 @@
 
 mod pending;
 
+pub(crate) use pending::adopt_or_delete;
+
 use futures_util::StreamExt;
 use serde::Serialize;
 use std::sync::Mutex;
@@ -99,7 +101,7 @@ pub enum Stop {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Outcome {
+pub(crate) enum Outcome {
     Healthy,
     Refreshed,
     NeedsReconnect,

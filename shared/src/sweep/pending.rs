@@ -50,7 +50,6 @@ async fn adopt(ports: &Ports, marker: &PendingSecret, secret: SecretRef) -> Resu
         },
         Owner::Partner => None,
     };
-    let now = ports.clock.now();
     match (&marker.purpose, client) {
         (PendingPurpose::Client, Some(client)) if client.secret.name == secret.name => {
             let expires_at = ports
@@ -67,9 +66,18 @@ async fn adopt(ports: &Ports, marker: &PendingSecret, secret: SecretRef) -> Resu
                 scopes,
                 assets,
                 expires_at,
+                ..
             },
             Some(client),
         ) => {
+            let id = &client.client_business_id;
+            let recorded = ports.store.minted_token(id, token_id).await?;
+            if recorded.is_some_and(|item| item.secret == secret) {
+                // Its mint recorded it, or never wrote a new one: only the replaced token may
+                // be left to revoke.
+                tokens::finish_replacing(ports, marker, &secret.version).await?;
+                return Ok(true);
+            }
             let item = MintedToken {
                 token_id: token_id.clone(),
                 scopes: scopes.clone(),
@@ -78,13 +86,7 @@ async fn adopt(ports: &Ports, marker: &PendingSecret, secret: SecretRef) -> Resu
                 secret,
                 created_at: marker.created_at,
             };
-            let id = &client.client_business_id;
-            let event = tokens::minted_event(id, &item, now);
-            Ok(ports
-                .store
-                .put_minted_token(id, &item, &event, marker)
-                .await?
-                .is_ok())
+            tokens::record_minted(ports, id, &item, marker).await
         }
         (PendingPurpose::Partner, _) => {
             // The partner secret is never deleted: its newest version is what the item names.

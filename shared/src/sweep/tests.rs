@@ -73,51 +73,101 @@ async fn a_crash_after_each_write_step_of_onboarding_is_repaired_by_the_sweep() 
 }
 
 /// A client of business 100 whose mint of a granular token crashed before its `at`th call
-/// (`None`: it ran to its end).
-async fn mint_crashed_before(at: usize) -> (Fakes, Ports, ClientBusinessId, Option<String>) {
+/// (`None`: it ran to its end); `replacing`: a forced refresh of a token minted before.
+async fn mint_crashed_before(
+    at: usize,
+    replacing: bool,
+) -> (Fakes, Ports, ClientBusinessId, Option<String>) {
     let fakes = Fakes::new();
     let ports = fakes.ports();
     let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
-    let request = MintRequest::new(vec!["ads_management".into()], vec![], false, false).unwrap();
+    let request =
+        |force| MintRequest::new(vec!["ads_management".into()], vec![], false, force).unwrap();
+    if replacing {
+        granular(&ports, &id, request(false)).await.unwrap();
+    }
     let crashed = fakes
         .interleaver
-        .crash_before(at, granular(&ports, &id, request))
+        .crash_before(at, granular(&ports, &id, request(replacing)))
         .await;
     (fakes, ports, id, crashed)
 }
 
+/// A worker that dies between Meta's answer and writing the secret leaves a token no one
+/// knows, so no one can revoke it (README); every other crash leaves nothing unrecorded.
+fn died_between_meta_and_the_vault(crashed: &Option<String>) -> bool {
+    crashed.as_deref() == Some("vault.put_token")
+}
+
+/// Every granular token Meta still takes is the one its item points at.
+fn only_recorded_tokens_live(fakes: &Fakes) -> Result<(), String> {
+    use secrecy::ExposeSecret;
+    let recorded: Vec<String> = fakes
+        .store
+        .read(|s| s.minted.values().cloned().collect::<Vec<_>>())
+        .iter()
+        .filter_map(|item| fakes.vault.current(&item.secret.name))
+        .map(|secret| secret.access_token.expose_secret().to_owned())
+        .collect();
+    let live = fakes.graph.live_minted("100");
+    let unrecorded: Vec<&String> = live.iter().filter(|t| !recorded.contains(t)).collect();
+    if unrecorded.is_empty() && live.len() == recorded.len() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} live granular token(s) for {} item(s)",
+            live.len(),
+            recorded.len()
+        ))
+    }
+}
+
 #[tokio::test]
 async fn a_crash_after_each_write_step_of_a_mint_is_repaired_by_the_sweep() {
-    let mut at = 1;
-    let mut adopted = 0;
-    loop {
-        let (fakes, ports, _, crashed) = mint_crashed_before(at).await;
-        let report = sweep_after_grace(&fakes, &ports).await;
-        adopted += report.secrets_adopted;
-        if let Err(problem) = consistent(&fakes) {
-            panic!("a crash before call {at} ({crashed:?}): {problem}");
+    for replacing in [false, true] {
+        let mut at = 1;
+        let mut adopted = 0;
+        loop {
+            let (fakes, ports, _, crashed) = mint_crashed_before(at, replacing).await;
+            let report = sweep_after_grace(&fakes, &ports).await;
+            adopted += report.secrets_adopted;
+            let live = || match died_between_meta_and_the_vault(&crashed) {
+                true => Ok(()),
+                false => only_recorded_tokens_live(&fakes),
+            };
+            if let Err(problem) = consistent(&fakes).and_then(|()| live()) {
+                panic!("replacing {replacing}, a crash before call {at} ({crashed:?}): {problem}");
+            }
+            if crashed.is_none() {
+                break;
+            }
+            at += 1;
         }
-        if crashed.is_none() {
-            break;
-        }
-        at += 1;
+        assert!(
+            adopted >= 1,
+            "a minted secret written but not recorded is adopted"
+        );
     }
-    assert!(
-        adopted >= 1,
-        "a minted secret written but not recorded is adopted"
-    );
 }
 
 #[tokio::test]
 async fn a_minted_secret_left_by_a_crash_is_revoked_when_its_client_is_offboarded() {
+    for replacing in [false, true] {
+        let left = minted_secrets_left_by_crashes_are_revoked(replacing).await;
+        assert!(left >= 2, "crashes left a minted secret behind");
+    }
+}
+
+async fn minted_secrets_left_by_crashes_are_revoked(replacing: bool) -> usize {
     let mut left = 0;
     for at in 1.. {
-        let (fakes, ports, id, crashed) = mint_crashed_before(at).await;
+        let (fakes, ports, id, crashed) = mint_crashed_before(at, replacing).await;
         let held = fakes
             .vault
             .names()
             .iter()
-            .any(|name| name.contains("/tokens/"));
+            .any(|name| name.contains("/tokens/"))
+            && !died_between_meta_and_the_vault(&crashed);
         crate::offboarding::offboard(&ports, &id, "done", crate::offboarding::Initiator::Partner)
             .await
             .unwrap();
@@ -130,14 +180,14 @@ async fn a_minted_secret_left_by_a_crash_is_revoked_when_its_client_is_offboarde
             assert_eq!(
                 fakes.graph.live_minted("100"),
                 Vec::<String>::new(),
-                "a crash before call {at} ({crashed:?})"
+                "replacing {replacing}, a crash before call {at} ({crashed:?})"
             );
         }
         if crashed.is_none() {
             break;
         }
     }
-    assert!(left >= 2, "crashes left a minted secret behind");
+    left
 }
 
 #[tokio::test]

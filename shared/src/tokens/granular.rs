@@ -1,14 +1,16 @@
 //! Granular tokens: a subset of the client's scopes and assets, minted from its BISU token.
 
+use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
+use super::claim::{self, Claim};
 use super::{Recovery, SIXTY_DAYS, current};
 use crate::clients;
 use crate::custody;
 use crate::error::{Error, Result};
 use crate::model::{
-    ClientBusinessId, Event, EventType, MintParams, MintedToken, Owner, PendingPurpose, SecretRef,
-    TokenAnswer, TokenSecret, Whose, is_digits,
+    Client, ClientBusinessId, Event, EventType, MintParams, MintedToken, Owner, PendingPurpose,
+    PendingSecret, SecretRef, TokenAnswer, TokenSecret, Whose, is_digits,
 };
 use crate::ports::Ports;
 
@@ -69,7 +71,7 @@ impl MintRequest {
     }
 
     /// The same request always names the same stored token.
-    fn token_id(&self) -> String {
+    pub(super) fn token_id(&self) -> String {
         let key = format!(
             "{}|{}|{}",
             self.scopes.join(","),
@@ -88,19 +90,53 @@ pub async fn granular(
     let client = clients::load_usable(ports, id).await?;
     client.check_grants(&request.scopes, &request.assets)?;
     let token_id = request.token_id();
-    let now = ports.clock.now();
+    let asked_at = ports.clock.now();
+    let seen = ports.store.minted_token(id, &token_id).await?;
     if !request.force_refresh
-        && let Some(item) = ports.store.minted_token(id, &token_id).await?
-        && item.expires_at.is_none_or(|at| at - now > RENEW_BEFORE)
-        && let Some(secret) = ports
-            .vault
-            .token(&item.secret.name, Some(&item.secret.version))
-            .await?
+        && let Some(item) = &seen
+        && servable(item, &request, asked_at, None)
+        && let Some(answer) = stored(ports, id, item).await?
     {
-        return Ok(TokenAnswer::new("granular", id, secret));
+        return Ok(answer);
     }
+    let seen = seen.map(|item| item.secret.version);
 
     let bisu = current(ports, &client, Recovery::Allowed).await?;
+    let name = ports.settings.names.minted(id, &token_id);
+    let purpose = PendingPurpose::Minted {
+        token_id: token_id.clone(),
+        scopes: request.scopes.clone(),
+        assets: request.assets.clone(),
+        expires_at: request.expires_in_60_days.then_some(asked_at + SIXTY_DAYS),
+        replaces: None,
+        claim: Some(claim::new_id()),
+    };
+    let marker = custody::marker(&Owner::Client(id.clone()), &name, purpose, asked_at);
+    let marker = match claim::take(ports, id, &request, marker, seen.as_deref()).await? {
+        Claim::Mint(marker) => marker,
+        Claim::Served(answer) => return Ok(answer),
+    };
+    let mut obtained = None;
+    match mint_claimed(ports, &client, &bisu, &request, &marker, &mut obtained).await {
+        Ok(answer) => Ok(answer),
+        Err(err) => {
+            claim::release(ports, &marker, obtained.as_ref()).await;
+            Err(err)
+        }
+    }
+}
+
+/// Mints under the claim and keeps the token in the order of writes; `obtained` holds Meta's
+/// token from the moment Meta answers, for [`claim::release`] when a later step fails.
+async fn mint_claimed(
+    ports: &Ports,
+    client: &Client,
+    bisu: &TokenSecret,
+    request: &MintRequest,
+    marker: &PendingSecret,
+    obtained: &mut Option<SecretString>,
+) -> Result<TokenAnswer> {
+    let id = &client.client_business_id;
     let params = MintParams {
         system_user_id: client.system_user_id.to_string(),
         scopes: request.scopes.clone(),
@@ -116,6 +152,8 @@ pub async fn granular(
         Ok(token) => token,
         Err(err) => return Err(clients::graph_failure(ports, Some(id), err, Whose::Client).await),
     };
+    *obtained = Some(token.clone());
+    let (now, token_id) = (marker.created_at, request.token_id());
     let secret = TokenSecret {
         access_token: token,
         system_user_id: client.system_user_id.clone(),
@@ -125,15 +163,7 @@ pub async fn granular(
         obtained_at: now,
         assets: Some(request.assets.clone()),
     };
-    let name = ports.settings.names.minted(id, &token_id);
-    let purpose = PendingPurpose::Minted {
-        token_id: token_id.clone(),
-        scopes: request.scopes.clone(),
-        assets: request.assets.clone(),
-        expires_at: secret.expires_at,
-    };
-    let owner = Owner::Client(id.clone());
-    let recorded = custody::keep(ports, &owner, &name, purpose, &secret, |stored, pending| {
+    let recorded = custody::keep_marked(ports, marker, &secret, |stored, pending| {
         let item = MintedToken {
             token_id: token_id.clone(),
             scopes: request.scopes.clone(),
@@ -145,21 +175,90 @@ pub async fn granular(
             },
             created_at: now,
         };
-        let event = minted_event(id, &item, now);
-        async move {
-            Ok(ports
-                .store
-                .put_minted_token(id, &item, &event, &pending)
-                .await?
-                .is_ok())
-        }
+        async move { record(ports, id, &item, &pending).await }
     })
     .await?;
-    if recorded.is_none() {
+    let Some(recorded) = recorded else {
         return Err(Error::ClientOffboarded);
+    };
+    if marker.replaced(&recorded.version).is_some() {
+        // The replaced token was revoked after the record: the client may have left since.
+        clients::load_usable(ports, id).await?;
     }
     tracing::info!(client_business_id = %id, token_id = %token_id, "granular token minted");
     Ok(TokenAnswer::new("granular", id, secret))
+}
+
+/// Whether a stored token answers `request`: not about to expire, and, for a forced refresh,
+/// minted since the call read `seen` (another call's refresh of the same token).
+pub(super) fn servable(
+    item: &MintedToken,
+    request: &MintRequest,
+    now: i64,
+    seen: Option<&str>,
+) -> bool {
+    let fresh = item.expires_at.is_none_or(|at| at - now > RENEW_BEFORE);
+    let new = seen.is_none_or(|version| version != item.secret.version);
+    fresh && (!request.force_refresh || new)
+}
+
+/// The answer with a stored token's secret (`None`: the secret is gone).
+pub(super) async fn stored(
+    ports: &Ports,
+    id: &ClientBusinessId,
+    item: &MintedToken,
+) -> Result<Option<TokenAnswer>> {
+    let secret = ports
+        .vault
+        .token(&item.secret.name, Some(&item.secret.version))
+        .await?;
+    Ok(secret.map(|secret| TokenAnswer::new("granular", id, secret)))
+}
+
+/// Records a minted token under its claim. A mint that replaces one keeps its marker until
+/// the replaced token is revoked, so a crash in between leaves the revocation to the sweep;
+/// a revocation Meta refuses is left to the sweep too, and the new token still stands.
+pub(crate) async fn record(
+    ports: &Ports,
+    id: &ClientBusinessId,
+    item: &MintedToken,
+    marker: &PendingSecret,
+) -> Result<bool> {
+    let event = minted_event(id, item, ports.clock.now());
+    let replacing = marker.replaced(&item.secret.version).is_some();
+    let clear = (!replacing).then_some(marker);
+    if ports
+        .store
+        .put_minted_token(id, item, &event, clear)
+        .await?
+        .is_err()
+    {
+        return Ok(false);
+    }
+    if replacing && let Err(err) = finish_replacing(ports, marker, &item.secret.version).await {
+        tracing::warn!(client_business_id = %id, error = %err, "the replaced granular token is left for the sweep to revoke");
+    }
+    Ok(true)
+}
+
+/// Revokes the token a recorded mint replaced (unless `recorded` is that one), then deletes
+/// the mint's marker.
+pub(crate) async fn finish_replacing(
+    ports: &Ports,
+    marker: &PendingSecret,
+    recorded: &str,
+) -> Result<()> {
+    if let Some(version) = marker.replaced(recorded)
+        && let Some(old) = ports
+            .vault
+            .token(&marker.secret_name, Some(version))
+            .await?
+    {
+        custody::revoke(ports, &old.access_token)
+            .await
+            .map_err(|err| err.into_error(Whose::Client))?;
+    }
+    ports.store.delete_pending(marker).await
 }
 
 pub(crate) fn minted_event(id: &ClientBusinessId, item: &MintedToken, at: i64) -> Event {

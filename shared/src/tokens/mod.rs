@@ -1,11 +1,12 @@
 //! Tokens for the provider's services: the client's own token, granular tokens minted from
 //! it, and recovery of a lost BISU. Every record is fenced by the client's status.
 
+mod claim;
 mod granular;
 mod pages;
 
-pub(crate) use granular::minted_event;
 pub use granular::{MintRequest, granular};
+pub(crate) use granular::{finish_replacing, record as record_minted};
 pub(crate) use pages::derive as derive_page;
 pub use pages::{PageAnswer, PageListing, check_pages, page_token, pages, parse_page_id};
 

@@ -392,3 +392,211 @@ async fn a_warm_token_fetch_is_one_store_read_and_nothing_else() {
     assert_eq!(fakes.interleaver.take_calls(), ["store.client"]);
     assert_eq!(fakes.graph.calls().len(), graph_calls, "no Graph call");
 }
+
+#[tokio::test]
+async fn a_forced_refresh_revokes_the_granular_token_it_replaced() {
+    use secrecy::ExposeSecret;
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let first = granular(&ports, &id, mint(&["ads_management"], &[]))
+        .await
+        .unwrap();
+    let forced = MintRequest::new(vec!["ads_management".into()], vec![], false, true).unwrap();
+    let second = granular(&ports, &id, forced).await.unwrap();
+    let (first, second) = (
+        first.access_token.expose_secret().to_owned(),
+        second.access_token.expose_secret().to_owned(),
+    );
+    assert_ne!(first, second);
+    assert_eq!(
+        fakes.graph.live_minted("100"),
+        std::slice::from_ref(&second)
+    );
+    assert!(
+        !fakes.graph.is_valid(&first),
+        "the replaced token is revoked"
+    );
+    assert_eq!(fakes.store.read(|s| s.pending.len()), 0, "no claim is left");
+    let again = granular(&ports, &id, mint(&["ads_management"], &[]))
+        .await
+        .unwrap();
+    assert_eq!(again.access_token.expose_secret(), second);
+}
+
+/// The number of the call `name` among the calls of a first mint of a fresh client (1-based),
+/// for pausing a mint there.
+async fn call_of_a_first_mint(name: &str) -> usize {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    fakes.interleaver.record_calls();
+    granular(&ports, &id, mint(&["ads_management"], &[]))
+        .await
+        .unwrap();
+    let calls = fakes.interleaver.take_calls();
+    1 + calls
+        .iter()
+        .position(|c| c == name)
+        .expect("the mint makes the call")
+}
+
+#[tokio::test(start_paused = true)]
+async fn identical_calls_while_a_token_is_minted_wait_and_are_served_its_token() {
+    use secrecy::ExposeSecret;
+    let at = call_of_a_first_mint("graph.Mint").await;
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let request = || mint(&["ads_management"], &[]);
+    let mut waiting = None;
+    let (first, _) = fakes
+        .interleaver
+        .interleave(at, granular(&ports, &id, request()), || async {
+            // Two calls arrive while the first is at Meta; they wait for it.
+            let (ports, id) = (ports.clone(), id.clone());
+            waiting = Some(tokio::spawn(async move {
+                let (a, b) = tokio::join!(
+                    granular(&ports, &id, request()),
+                    granular(&ports, &id, request())
+                );
+                [a, b]
+            }));
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        })
+        .await;
+    let first = first.unwrap();
+    let waiting = waiting.unwrap().await.unwrap();
+    for answer in waiting {
+        assert_eq!(
+            answer.unwrap().access_token.expose_secret(),
+            first.access_token.expose_secret()
+        );
+    }
+    assert_eq!(fakes.graph.count(Call::Mint), 1, "one token minted");
+    assert_eq!(fakes.store.read(|s| s.pending.len()), 0, "no claim is left");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_that_waits_too_long_for_another_mint_answers_a_retryable_error() {
+    let at = call_of_a_first_mint("graph.Mint").await;
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let request = || mint(&["ads_management"], &[]);
+    let mut second = None;
+    let (first, _) = fakes
+        .interleaver
+        .interleave(at, granular(&ports, &id, request()), || async {
+            second = Some(granular(&ports, &id, request()).await);
+        })
+        .await;
+    assert!(first.is_ok());
+    let err = second.unwrap().unwrap_err();
+    assert_eq!(err.error_type(), "UpstreamUnavailable", "{err}");
+    assert_eq!(
+        fakes.graph.count(Call::Mint),
+        1,
+        "the waiting call minted nothing"
+    );
+}
+
+#[tokio::test]
+async fn the_claim_of_a_mint_that_died_is_resolved_and_taken_over() {
+    for died_before in ["graph.Mint", "vault.put_token", "store.put_minted_token"] {
+        let at = call_of_a_first_mint(died_before).await;
+        let fakes = Fakes::new();
+        let ports = fakes.ports();
+        let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+        let request = || mint(&["ads_management"], &[]);
+        let crashed = fakes
+            .interleaver
+            .crash_before(at, granular(&ports, &id, request()))
+            .await;
+        assert_eq!(crashed.as_deref(), Some(died_before));
+        fakes.clock.advance(claim::LEASE_SECS + 1);
+        let answer = granular(&ports, &id, request()).await.unwrap();
+        use secrecy::ExposeSecret;
+        let live = fakes.graph.live_minted("100");
+        let unknowable = usize::from(died_before == "vault.put_token");
+        assert_eq!(live.len(), 1 + unknowable, "died before {died_before}");
+        assert!(live.contains(&answer.access_token.expose_secret().to_owned()));
+        assert_eq!(fakes.store.read(|s| s.pending.len()), 0, "no claim is left");
+    }
+}
+
+#[tokio::test]
+async fn offboarding_at_every_await_point_of_a_forced_refresh_leaves_nothing() {
+    offboarding_at_every_await_point(|_, ports| async move {
+        let id = ClientBusinessId::parse("100").unwrap();
+        granular(&ports, &id, mint(&["ads_management"], &[])).await?;
+        let forced = MintRequest::new(vec!["ads_management".into()], vec![], false, true)?;
+        granular(&ports, &id, forced).await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_mint_that_fails_after_meta_answered_releases_its_claim_and_revokes_what_no_one_holds() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    let request = || mint(&["ads_management"], &[]);
+    // Secrets Manager fails the write of the minted token.
+    fakes
+        .vault
+        .failing_puts
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let err = granular(&ports, &id, request()).await.unwrap_err();
+    assert_eq!(err.error_type(), "UpstreamUnavailable", "{err}");
+    assert_eq!(fakes.graph.count(Call::Mint), 1);
+    assert_eq!(
+        fakes.graph.live_minted("100"),
+        Vec::<String>::new(),
+        "the token no one holds is revoked"
+    );
+    assert_eq!(
+        fakes.store.read(|s| s.pending.len()),
+        0,
+        "the claim is released"
+    );
+    // A retry goes straight on.
+    granular(&ports, &id, request()).await.unwrap();
+    assert_eq!(fakes.graph.live_minted("100").len(), 1);
+}
+
+#[tokio::test]
+async fn a_mint_meta_refuses_releases_its_claim() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    fakes.graph.fail(Call::Mint, GraphError::meta(500, 2, None));
+    let err = granular(&ports, &id, mint(&["ads_management"], &[]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "UpstreamUnavailable", "{err}");
+    assert_eq!(
+        fakes.store.read(|s| s.pending.len()),
+        0,
+        "the claim is released"
+    );
+    granular(&ports, &id, mint(&["ads_management"], &[]))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_claim_whose_answer_was_lost_is_known_as_the_calls_own() {
+    let fakes = Fakes::new();
+    let ports = fakes.ports();
+    let id = onboard(&fakes, &ports, "100", &["ads_management"]).await;
+    fakes
+        .store
+        .lost_claim_answers
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    granular(&ports, &id, mint(&["ads_management"], &[]))
+        .await
+        .unwrap();
+    assert_eq!(fakes.graph.count(Call::Mint), 1);
+    assert_eq!(fakes.store.read(|s| s.pending.len()), 0, "no claim is left");
+}

@@ -11,7 +11,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::clock::rfc3339;
 use crate::error::{Error, Result};
 use crate::model::{
-    ClientBusinessId, Event, EventType, Owner, PartnerRef, SessionState, Subject, SystemUserId,
+    ClientBusinessId, Event, EventType, Owner, PartnerRef, PendingSecret, SessionState, Subject,
+    SystemUserId,
 };
 use crate::ports::{DUE_SHARDS, DueKey};
 
@@ -151,8 +152,9 @@ impl<T: Serialize> Item<T> {
 }
 
 pub fn body_of<T: DeserializeOwned>(attrs: Attrs, what: &str) -> Result<T> {
-    serde_dynamo::from_item::<_, Item<T>>(attrs)
-        .map(|item| item.body)
+    // Read from the whole item, not through `Item<T>`: a body field that shares a name with
+    // an item field (a pending marker's `due_at`) would go to the item and be missing here.
+    serde_dynamo::from_item::<_, T>(attrs)
         .map_err(|e| Error::internal(&format!("an unreadable {what} item"), e))
 }
 
@@ -172,6 +174,17 @@ struct EventBody<'a> {
     client_business_id: Option<&'a ClientBusinessId>,
     at: String,
     detail: &'a BTreeMap<String, String>,
+}
+
+/// A pending marker, in `due` at its own time.
+pub fn pending_item(pending: &PendingSecret) -> Attrs {
+    Item::new(
+        owner_pk(&pending.owner),
+        &pending_sk(&pending.secret_name),
+        pending,
+    )
+    .due(Some(pending.due_at))
+    .attrs()
 }
 
 pub fn event_item(event: &Event) -> Attrs {
@@ -220,5 +233,38 @@ mod tests {
             assert!(due_shard(&pk).starts_with("DUE#"));
         }
         assert_eq!(due_key_of("SESSION#x", SESSION_SK), None);
+    }
+
+    #[test]
+    fn a_pending_marker_of_each_purpose_reads_back_from_its_item() {
+        use crate::model::PendingPurpose;
+        let id = ClientBusinessId::parse("123").unwrap();
+        for purpose in [
+            PendingPurpose::Client,
+            PendingPurpose::Partner,
+            PendingPurpose::Page {
+                page_id: "9".into(),
+                name: Some("Page".into()),
+                tasks: vec!["ADVERTISE".into()],
+            },
+            PendingPurpose::Minted {
+                token_id: "ab12".into(),
+                scopes: vec!["ads_management".into()],
+                assets: vec!["1".into()],
+                expires_at: None,
+                replaces: Some("v1".into()),
+                claim: Some("c0ffee".into()),
+            },
+        ] {
+            let marker = PendingSecret {
+                owner: Owner::Client(id.clone()),
+                secret_name: "p/clients/123/tokens/ab12".into(),
+                purpose,
+                created_at: 1_700_000_000,
+                due_at: 1_700_000_900,
+            };
+            let read: PendingSecret = body_of(pending_item(&marker), "pending secret").unwrap();
+            assert_eq!(read, marker);
+        }
     }
 }

@@ -536,15 +536,17 @@ impl MintedTokenStore for DynamoStore {
         id: &ClientBusinessId,
         token: &MintedToken,
         event: &Event,
-        pending: &PendingSecret,
+        clear: Option<&PendingSecret>,
     ) -> Result<Result<(), Conflict>> {
         let item = Item::new(client_pk(id), &format!("{TOKEN}{}", token.token_id), token);
-        let writes = vec![
+        let mut writes = vec![
             self.client_is_active(id),
             self.put_write(item.attrs()),
             self.put_write(event_item(event)),
-            self.delete_write(owner_pk(&pending.owner), &pending_sk(&pending.secret_name)),
         ];
+        writes.extend(clear.map(|pending| {
+            self.delete_write(owner_pk(&pending.owner), &pending_sk(&pending.secret_name))
+        }));
         self.transact(writes, "recording a minted token").await
     }
 
@@ -651,16 +653,18 @@ impl PageStore for DynamoStore {
 #[async_trait]
 impl PendingStore for DynamoStore {
     async fn put_pending(&self, pending: &PendingSecret) -> Result<()> {
-        let item = Item::new(
-            owner_pk(&pending.owner),
-            &pending_sk(&pending.secret_name),
-            pending,
-        )
-        .due(Some(pending.due_at))
-        .attrs();
-        self.put(item, None, "marking a secret pending")
+        self.put(pending_item(pending), None, "marking a secret pending")
             .await
             .map(drop)
+    }
+
+    async fn claim_pending(&self, pending: &PendingSecret) -> Result<bool> {
+        self.put(
+            pending_item(pending),
+            Some("attribute_not_exists(pk)"),
+            "claiming a secret",
+        )
+        .await
     }
 
     async fn pending(&self, owner: &Owner, secret_name: &str) -> Result<Option<PendingSecret>> {

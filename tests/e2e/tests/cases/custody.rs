@@ -179,6 +179,12 @@ impl Flow {
                 let back = obo_until_callback(stack, prepared).await;
                 http_outcome(&stack.follow_redirects(&back).await.0)
             }
+            Flow::Mint => {
+                // A mint cut while AWS was down could not release its claim: identical calls
+                // wait for it until the sweep resolves it (or its lease passes).
+                sweep_with_pending_due(stack, &prepared.business).await;
+                self.act(stack, prepared).await
+            }
             _ => self.act(stack, prepared).await,
         };
         assert_eq!(again, Ok(()), "{self:?}: the retry completes");
