@@ -274,3 +274,33 @@ pub async fn run(
     checks.push(check("no client secret beyond these", expected, problems));
     checks
 }
+
+/// At Meta (the emulator's state): one granular token still valid per client that asked for
+/// one, however often it was minted again; every token a new mint replaced is revoked.
+pub fn live_granular(state: &Value, granular: &BTreeSet<String>) -> Check {
+    let mut live: BTreeMap<&str, usize> = BTreeMap::new();
+    for token in state["tokens"].as_array().into_iter().flatten() {
+        let minted = token["parent_id"].is_string() && token["page_id"].is_null();
+        if minted && token["valid"] == true {
+            *live
+                .entry(token["business_id"].as_str().unwrap_or_default())
+                .or_default() += 1;
+        }
+    }
+    let problems = granular
+        .iter()
+        .map(|id| (id, live.get(id.as_str()).copied().unwrap_or(0)))
+        .filter(|(_, count)| *count != 1)
+        .map(|(id, count)| format!("{id}: {count} live granular tokens"))
+        .chain(
+            live.keys()
+                .filter(|id| !granular.contains(**id))
+                .map(|id| format!("{id}: a live granular token it never asked for")),
+        )
+        .collect();
+    check(
+        "granular tokens at Meta: one live each, the replaced ones revoked",
+        granular.len(),
+        problems,
+    )
+}

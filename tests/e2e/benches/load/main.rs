@@ -148,6 +148,11 @@ async fn run(options: &Options) -> Result<bool, String> {
         &fetched.granular_clients,
     )
     .await;
+    let state = emulator
+        .get("/_emulator/state")
+        .await
+        .expect("the emulator's state");
+    checks.push(checks::live_granular(&state, &fetched.granular_clients));
     let memory = vec![
         (oauth.name, oauth.peak_rss_kib()),
         (tokens.name, tokens.peak_rss_kib()),
