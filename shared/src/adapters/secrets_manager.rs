@@ -17,6 +17,13 @@ use crate::ports::{StoredSecret, TokenVault};
 /// Rounds of put, create or restore before a secret that keeps changing is given up on.
 const PUT_ROUNDS: usize = 4;
 
+fn stored(name: &str, version: Option<String>) -> StoredSecret {
+    StoredSecret {
+        name: name.to_owned(),
+        version: version.unwrap_or_default(),
+    }
+}
+
 /// Cheap to clone: the clones share one client, made on first use.
 #[derive(Clone)]
 pub struct SecretsManagerVault {
@@ -68,15 +75,10 @@ impl SecretsManagerVault {
     }
 
     /// A new version of an existing secret (the common case: one call, and all a role needs
-    /// for a secret the stack created), else the secret created.
-    /// Puts a new version, creating the secret (or restoring one being deleted) when needed.
-    /// A secret created or deleted by another writer meanwhile (an offboarding's force-delete
-    /// between two of these calls) makes it go round again.
+    /// for a secret the stack created), else the secret created, or restored if it is being
+    /// deleted. A secret created or deleted by another writer meanwhile (an offboarding's
+    /// force-delete between two of these calls) makes it go round again.
     async fn put_string(&self, name: &str, value: String, tags: Vec<Tag>) -> Result<StoredSecret> {
-        let stored = |version: Option<String>| StoredSecret {
-            name: name.to_owned(),
-            version: version.unwrap_or_default(),
-        };
         for _ in 0..PUT_ROUNDS {
             let put = self
                 .client()
@@ -87,34 +89,13 @@ impl SecretsManagerVault {
                 .send()
                 .await;
             let err = match put {
-                Ok(out) => return Ok(stored(out.version_id)),
+                Ok(out) => return Ok(stored(name, out.version_id)),
                 Err(err) => err,
             };
             match err.code() {
                 Some("ResourceNotFoundException") => {
-                    let created = self
-                        .client()
-                        .await?
-                        .create_secret()
-                        .name(name)
-                        .set_kms_key_id(self.kms_key_id.clone())
-                        .set_tags(Some(tags.clone()))
-                        .secret_string(value.clone())
-                        .send()
-                        .await;
-                    match created {
-                        Ok(out) => return Ok(stored(out.version_id)),
-                        // Created by another writer meanwhile: put a version again.
-                        Err(err) if err.code() == Some("ResourceExistsException") => {}
-                        Err(err) if err.code() == Some("InvalidRequestException") => {
-                            self.restore(name).await?
-                        }
-                        Err(err) => {
-                            return Err(Error::storage(
-                                "storing a token",
-                                err.into_service_error(),
-                            ));
-                        }
+                    if let Some(created) = self.create(name, &value, &tags).await? {
+                        return Ok(created);
                     }
                 }
                 Some("InvalidRequestException") => self.restore(name).await?,
@@ -124,6 +105,29 @@ impl SecretsManagerVault {
         Err(Error::StorageUnavailable(
             "storing a token (its secret kept being created and deleted)".into(),
         ))
+    }
+
+    /// Creates the secret; `None` when it must go round again (another writer created it
+    /// meanwhile, or it was being deleted and is restored now).
+    async fn create(&self, name: &str, value: &str, tags: &[Tag]) -> Result<Option<StoredSecret>> {
+        let created = self
+            .client()
+            .await?
+            .create_secret()
+            .name(name)
+            .set_kms_key_id(self.kms_key_id.clone())
+            .set_tags(Some(tags.to_vec()))
+            .secret_string(value)
+            .send()
+            .await;
+        match created {
+            Ok(out) => Ok(Some(stored(name, out.version_id))),
+            Err(err) if err.code() == Some("ResourceExistsException") => Ok(None),
+            Err(err) if err.code() == Some("InvalidRequestException") => {
+                self.restore(name).await.map(|()| None)
+            }
+            Err(err) => Err(Error::storage("storing a token", err.into_service_error())),
+        }
     }
 
     /// A secret still being deleted (re-onboarding right after offboarding): bring it back.

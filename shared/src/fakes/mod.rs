@@ -18,6 +18,7 @@ pub use store::MemoryStore;
 pub use vault::MemoryVault;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::adapters::secret_cache::CachedVault;
 use crate::ports::Ports;
@@ -79,4 +80,10 @@ impl Fakes {
             settings: Arc::new(settings),
         }
     }
+}
+
+/// Counts down a fault knob: `true` (and one fewer left) while any is left.
+fn take_one(left: &AtomicUsize) -> bool {
+    left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
 }

@@ -216,11 +216,9 @@ impl ClientStore for MemoryStore {
     ) -> Result<Result<(), Conflict>> {
         let mut s = self.enter("store.save_client").await?;
         let id = &client.client_business_id;
-        let rival = self
-            .rival_client_writes
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if rival && let Some(stored) = s.clients.get_mut(id) {
+        if super::take_one(&self.rival_client_writes)
+            && let Some(stored) = s.clients.get_mut(id)
+        {
             stored.version += 1;
         }
         let stored = s.clients.get(id).map(|c| c.version);
@@ -443,11 +441,7 @@ impl PendingStore for MemoryStore {
             return Ok(false);
         }
         put_marker(&mut s, pending);
-        let lost = self
-            .lost_claim_answers
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        Ok(!lost)
+        Ok(!super::take_one(&self.lost_claim_answers))
     }
 
     async fn pending(&self, owner: &Owner, secret_name: &str) -> Result<Option<PendingSecret>> {

@@ -65,11 +65,7 @@ impl MemoryVault {
 impl TokenVault for MemoryVault {
     async fn put_token(&self, name: &str, secret: &TokenSecret) -> Result<StoredSecret> {
         self.enter("vault.put_token").await?;
-        if self
-            .failing_puts
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
+        if super::take_one(&self.failing_puts) {
             return Err(Error::StorageUnavailable("writing a secret".into()));
         }
         let version = format!("v{}", self.next_version.fetch_add(1, Ordering::SeqCst) + 1);

@@ -70,6 +70,11 @@ impl MintRequest {
         })
     }
 
+    /// When a token minted at `now` for this request expires (`None`: never).
+    fn expires_at(&self, now: i64) -> Option<i64> {
+        self.expires_in_60_days.then_some(now + SIXTY_DAYS)
+    }
+
     /// The same request always names the same stored token.
     pub(super) fn token_id(&self) -> String {
         let key = format!(
@@ -107,7 +112,7 @@ pub async fn granular(
         token_id: token_id.clone(),
         scopes: request.scopes.clone(),
         assets: request.assets.clone(),
-        expires_at: request.expires_in_60_days.then_some(asked_at + SIXTY_DAYS),
+        expires_at: request.expires_at(asked_at),
         replaces: None,
         claim: Some(claim::new_id()),
     };
@@ -159,7 +164,7 @@ async fn mint_claimed(
         system_user_id: client.system_user_id.clone(),
         client_business_id: Some(id.clone()),
         scopes: request.scopes.clone(),
-        expires_at: request.expires_in_60_days.then_some(now + SIXTY_DAYS),
+        expires_at: request.expires_at(now),
         obtained_at: now,
         assets: Some(request.assets.clone()),
     };
